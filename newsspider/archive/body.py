@@ -1,0 +1,311 @@
+"""The post body: the article's body container, serialised the way the archive holds it.
+
+The archive was written by RSSHub: cheerio took the container's inner HTML, re-parsed it as a
+document, removed scripts, absolutised ``img@src``/``a@href``, serialised it and decoded every
+entity. This module reproduces those bytes from an lxml tree (a pure-Python HTML5 parser costs tens
+of milliseconds a page) and applies the safety fixes of FORMAT.md on the way.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html.entities import html5 as _HTML5_ENTITIES
+
+from lxml import etree
+
+from newsspider.archive.urls import resolve_url
+
+#: elements removed with their content (their tail text stays)
+REMOVED = frozenset(
+    {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "noscript"}
+)
+#: what a browser moves into <head> when it comes before any body content
+_HEAD_ONLY = frozenset({"style", "link", "meta", "title", "base", "basefont", "bgsound", "script"})
+VOID = frozenset(
+    {
+        "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img",
+        "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
+    }
+)  # fmt: skip
+_RAW_TEXT = frozenset({"style", "xmp", "noembed", "noframes", "plaintext"})
+_URL_ATTRS = frozenset({"href", "src", "action", "poster", "background", "xlink:href", "data"})
+_DROPPED_ATTRS = frozenset({"srcdoc", "formaction"})
+_BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+_SCHEME_NOISE = re.compile(r"[\x00-\x20\x7f\s]+")
+_IMAGE_NAME = re.compile(r"\.(?:gif|png|jpe?g|webp)(?:$|[?#&/])", re.IGNORECASE)
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_NUMERIC_REF = re.compile(r"#(?:[0-9]|[xX][0-9a-fA-F])")
+_NAME_CHARS = re.compile(r"[A-Za-z0-9]{1,32};?")
+
+#: classes/ids whose images are Sina boilerplate or video posters, not the article's pictures
+_NOT_CONTENT_CLASSES = frozenset(
+    {
+        "appendQr_wrap", "app-kaihu-qr", "video-2017", "ct_hqimg", "tech-quotation", "sinaads",
+        "video_box", "video-player", "sina-video", "article-notice",
+    }
+)  # fmt: skip
+_NOT_CONTENT_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad"})
+#: 1x1 spacers and placeholders Sina sprinkles into old bodies
+_SPACER = re.compile(r"//i\d\.sinaimg\.cn/home/c\.gif$|/default/transform/")
+
+
+@dataclass
+class Body:
+    """A serialised body and the images it shows, in document order."""
+
+    html: str
+    #: every image a reader sees (boilerplate blocks included): what gets downloaded
+    images: list[str] = field(default_factory=list)
+    #: the article's own pictures: the first one is headimg/thumbnail
+    content_images: list[str] = field(default_factory=list)
+
+
+def _is_dangerous(value: str) -> bool:
+    probe = _SCHEME_NOISE.sub("", html.unescape(value)).lower()
+    return probe.startswith(_BAD_SCHEMES)
+
+
+def _amp_starts_reference(s: str, i: int, in_attr: bool) -> bool:
+    """Would an HTML parser read the ``&`` at ``s[i]`` as the start of a character reference?"""
+    if _NUMERIC_REF.match(s, i + 1):
+        return True
+    m = _NAME_CHARS.match(s, i + 1)
+    if not m:
+        return False
+    cand = m.group()
+    for k in range(len(cand), 0, -1):
+        name = cand[:k]
+        if name in _HTML5_ENTITIES:
+            if in_attr and not name.endswith(";"):
+                nxt = s[i + 1 + k : i + 2 + k]
+                if nxt == "=" or nxt.isalnum():
+                    return False
+            return True
+    return False
+
+
+def _escape_amps(s: str, in_attr: bool) -> str:
+    if "&" not in s:
+        return s
+    out = []
+    start = 0
+    for m in re.finditer("&", s):
+        i = m.start()
+        if _amp_starts_reference(s, i, in_attr):
+            out.append(s[start:i] + "&amp;")
+            start = i + 1
+    out.append(s[start:])
+    return "".join(out)
+
+
+def escape_text(s: str) -> str:
+    if "&" in s:
+        s = _escape_amps(s, False)
+    if "<" in s:
+        s = s.replace("<", "&lt;")
+    return s
+
+
+def escape_attr(s: str) -> str:
+    if "&" in s:
+        s = _escape_amps(s, True)
+    if '"' in s:
+        s = s.replace('"', "&quot;")
+    return s
+
+
+def _decode_guarded(raw: str, unsafe: Callable[[str, str, str], bool]) -> str:
+    """Decode entities in raw text (comments, <style>) except where ``unsafe`` says the decoded
+    character would end the construct early. ``unsafe`` sees the last few characters written
+    (empty at the very start), the decoded text and the raw text that follows."""
+    if "&" not in raw:
+        return raw
+    out: list[str] = []
+    pos = 0
+    recent = ""
+    for m in _CHARREF.finditer(raw):
+        seg = raw[pos : m.start()]
+        out.append(seg)
+        recent = (recent + seg)[-8:]
+        decoded = html.unescape(m.group())
+        piece = m.group() if unsafe(recent, decoded, raw[m.end() : m.end() + 16]) else decoded
+        out.append(piece)
+        recent = (recent + piece)[-8:] or piece
+        pos = m.end()
+    out.append(raw[pos:])
+    return "".join(out)
+
+
+def _comment_unsafe(before: str, decoded: str, rest: str) -> bool:
+    probe = before[-4:] + decoded + rest[:4]
+    if not before and probe.startswith((">", "->")):
+        return True
+    return "-->" in probe or "--!>" in probe
+
+
+def _style_unsafe(before: str, decoded: str, rest: str) -> bool:
+    return "<" in decoded and html.unescape(rest[:16]).lower().startswith("/style")
+
+
+def _classes(el: etree._Element) -> Iterator[str]:
+    return iter((el.get("class") or "").split())
+
+
+def _not_content(el: etree._Element) -> bool:
+    for anc in el.iterancestors():
+        if anc.get("id") in _NOT_CONTENT_IDS or anc.get("sax-type") is not None:
+            return True
+        if any(c in _NOT_CONTENT_CLASSES for c in _classes(anc)):
+            return True
+    return False
+
+
+def _lazy_image_url(attrs: list[tuple[str, str]], base: str) -> str:
+    for name, value in attrs:
+        if name != "src" and _IMAGE_NAME.search(value) and not _is_dangerous(value):
+            url = resolve_url(value, base)
+            if url.startswith(("http://", "https://")):
+                return url
+    return ""
+
+
+class _Serializer:
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url
+        self.out: list[str] = []
+        self.images: list[str] = []
+        self.content_images: list[str] = []
+
+    def attrs(self, el: etree._Element, tag: str) -> list[tuple[str, str]]:
+        kept: list[tuple[str, str]] = []
+        for name, value in el.items():
+            name = name.lower()
+            if name.startswith("on") or name in _DROPPED_ATTRS:
+                continue
+            if tag == "img" and name in ("src", "referrerpolicy"):
+                kept.append((name, value))  # decided below
+                continue
+            if name in _URL_ATTRS and _is_dangerous(value):
+                continue
+            if tag == "a" and name == "href":
+                value = resolve_url(value, self.base)
+            kept.append((name, value))
+        if tag == "img":
+            kept = self.img_attrs(el, kept)
+        return kept
+
+    def img_attrs(self, el: etree._Element, kept: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        src = next((v for n, v in kept if n == "src"), None)
+        out = [(n, v) for n, v in kept if n != "referrerpolicy"]
+        url = ""
+        if src is None or not src.strip():
+            url = _lazy_image_url(out, self.base)
+            out = [(n, v) for n, v in out if n != "src"]
+            if url:
+                out.append(("src", url))
+        elif _is_dangerous(src):
+            url = _lazy_image_url(out, self.base)
+            out = [(n, url) if n == "src" else (n, v) for n, v in out if n != "src" or url]
+        else:
+            url = resolve_url(src, self.base)
+            out = [(n, url) if n == "src" else (n, v) for n, v in out]
+        out.append(("referrerpolicy", "no-referrer"))
+        if url.startswith(("http://", "https://")):
+            if url not in self.images:
+                self.images.append(url)
+            if not _SPACER.search(url) and not _not_content(el) and url not in self.content_images:
+                self.content_images.append(url)
+        return out
+
+    def node(self, el: etree._Element) -> None:
+        tag = el.tag
+        w = self.out.append
+        if not isinstance(tag, str):
+            if tag is etree.Comment:
+                w("<!--" + _decode_guarded(el.text or "", _comment_unsafe) + "-->")
+            # processing instructions and entities: dropped, as a browser does
+        else:
+            tag = tag.lower()
+            if tag not in REMOVED:
+                self.element(el, tag)
+        if el.tail:
+            w(escape_text(el.tail))
+
+    def element(self, el: etree._Element, tag: str) -> None:
+        w = self.out.append
+        w("<" + tag)
+        for name, value in self.attrs(el, tag):
+            w(f' {name}="{escape_attr(value)}"' if value else " " + name)
+        w(">")
+        if tag in VOID:
+            return
+        if tag in _RAW_TEXT:
+            raw = el.text or ""
+            w(_decode_guarded(raw, _style_unsafe) if tag == "style" else raw)
+        else:
+            if el.text:
+                w(escape_text(el.text))
+            for child in el:
+                self.node(child)
+        w(f"</{tag}>")
+
+
+def _leading(container: etree._Element) -> tuple[str, list[etree._Element]]:
+    """Drop what a browser would not put into <body> when the inner HTML is parsed as a document:
+    whitespace and comments before the first element, and head-only elements there."""
+    children = list(container)
+    text = (container.text or "").lstrip()
+    if text:
+        return text, children
+    i = 0
+    while i < len(children):
+        child = children[i]
+        tag = child.tag
+        if isinstance(tag, str) and tag.lower() not in _HEAD_ONLY:
+            break
+        tail = (child.tail or "").lstrip()
+        i += 1
+        if tail:
+            return tail, children[i:]
+    return "", children[i:]
+
+
+def render_body(container: etree._Element, base_url: str) -> Body:
+    """The inner HTML of ``container`` as the post body (remote image URLs)."""
+    s = _Serializer(base_url)
+    text, children = _leading(container)
+    if text:
+        s.out.append(escape_text(text))
+    for child in children:
+        s.node(child)
+    return Body("".join(s.out), s.images, s.content_images)
+
+
+_IMG_TAG = re.compile(
+    r'<!--.*?-->|<style\b.*?</style>|<img((?:\s+[^\s=>]+(?:="[^"]*")?)*)>', re.DOTALL
+)
+_SRC_ATTR = re.compile(r'(\ssrc=")([^"]*)(")')
+
+
+def relink_images(body: str, mapping: dict[str, str]) -> str:
+    """Point ``img@src`` at other URLs (local copies, or back to remote) in a rendered body.
+
+    Exact for bodies this module wrote: attribute values are always double-quoted without a raw
+    ``"`` in them, and comments and <style> are skipped, so nothing but real <img> tags changes.
+    """
+    if not mapping:
+        return body
+    escaped = {escape_attr(k): escape_attr(v) for k, v in mapping.items()}
+
+    def img(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return m.group()
+        attrs = _SRC_ATTR.sub(
+            lambda a: a.group(1) + escaped.get(a.group(2), a.group(2)) + a.group(3), m.group(1)
+        )
+        return "<img" + attrs + ">"
+
+    return _IMG_TAG.sub(img, body)

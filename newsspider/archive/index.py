@@ -1,0 +1,165 @@
+"""The archive index: SQLite under ``<output>/.newsspider/`` plus an append-only journal.
+
+The index answers "is this article archived, and where" in one indexed lookup, so a crawl's cost
+does not grow with the archive. The journal (one JSON line per write) is the record the index can
+be rebuilt from. WAL mode lets a ``fetch`` write while a crawl runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = ".newsspider"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    key TEXT PRIMARY KEY,          -- doc id, or the canonical URL of a page without one
+    url TEXT NOT NULL DEFAULT '',
+    doc_id TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL DEFAULT '',
+    path TEXT UNIQUE,              -- post path relative to the output folder
+    content_hash TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL DEFAULT '', -- the front matter date, kept so a re-fetch gives the same bytes
+    title TEXT NOT NULL DEFAULT '',
+    published TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    editor TEXT NOT NULL DEFAULT '',
+    keywords TEXT NOT NULL DEFAULT '[]',
+    images TEXT NOT NULL DEFAULT '[]',
+    local_images TEXT NOT NULL DEFAULT '{}',
+    failed_images TEXT NOT NULL DEFAULT '{}',
+    roll_mtime INTEGER,
+    first_archived TEXT NOT NULL DEFAULT '',
+    last_archived TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending', -- pending | archived | imported | gone | failed
+    reason TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+"""
+
+COLUMNS = (
+    "key", "url", "doc_id", "channel", "path", "content_hash", "date", "title", "published",
+    "source", "editor", "keywords", "images", "local_images", "failed_images", "roll_mtime",
+    "first_archived", "last_archived", "status", "reason", "attempts",
+)  # fmt: skip
+_JSON_COLUMNS = ("keywords", "images", "local_images", "failed_images")
+
+
+@dataclass
+class Record:
+    """One article row, JSON columns decoded."""
+
+    key: str
+    url: str = ""
+    doc_id: str = ""
+    channel: str = ""
+    path: str | None = None
+    content_hash: str = ""
+    date: str = ""
+    title: str = ""
+    published: str = ""
+    source: str = ""
+    editor: str = ""
+    keywords: list[str] | None = None
+    images: list[str] | None = None
+    local_images: dict[str, str] | None = None
+    failed_images: dict[str, str] | None = None
+    roll_mtime: int | None = None
+    first_archived: str = ""
+    last_archived: str = ""
+    status: str = "pending"
+    reason: str = ""
+    attempts: int = 0
+
+    def as_row(self) -> dict[str, Any]:
+        row = {c: getattr(self, c) for c in COLUMNS}
+        for c in _JSON_COLUMNS:
+            row[c] = json.dumps(row[c] or ([] if c in ("keywords", "images") else {}),
+                                ensure_ascii=False, sort_keys=True)  # fmt: skip
+        return row
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Record:
+        values = {c: row[c] for c in COLUMNS}
+        for c in _JSON_COLUMNS:
+            values[c] = json.loads(values[c])
+        return cls(**values)
+
+
+class Index:
+    """Thin, synchronous SQLite access; one connection per process."""
+
+    def __init__(self, output: Path) -> None:
+        self.state = Path(output) / STATE_DIR
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.state / "index.sqlite3"
+        self.journal_path = self.state / "journal.jsonl"
+        self.db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def close(self) -> None:
+        self._journal.close()
+        self.db.close()
+
+    def get(self, key: str) -> Record | None:
+        row = self.db.execute("SELECT * FROM articles WHERE key = ?", (key,)).fetchone()
+        return Record.from_row(row) if row else None
+
+    def by_url(self, url: str) -> Record | None:
+        row = self.db.execute("SELECT * FROM articles WHERE url = ?", (url,)).fetchone()
+        return Record.from_row(row) if row else None
+
+    def holder_of(self, path: str) -> str | None:
+        row = self.db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, rec: Record, *, journal: bool = True) -> None:
+        row = rec.as_row()
+        cols = ", ".join(COLUMNS)
+        marks = ", ".join(f":{c}" for c in COLUMNS)
+        self.db.execute(f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})", row)
+        if journal:
+            self._journal.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            self._journal.flush()
+
+    def records(self) -> Iterator[Record]:
+        for row in self.db.execute("SELECT * FROM articles ORDER BY key"):
+            yield Record.from_row(row)
+
+    def journal_entries(self) -> Iterator[dict[str, Any]]:
+        """Every journal line, skipping a torn last line left by a crash."""
+        if not self.journal_path.exists():
+            return
+        with open(self.journal_path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+
+
+def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
+    """Temp file in the same folder (a dot name: Hexo skips it), then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name[:40]}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

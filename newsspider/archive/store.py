@@ -1,0 +1,156 @@
+"""Writing an article into an output folder: path, bytes, index, journal, in that order."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsspider.archive.body import relink_images
+from newsspider.archive.channels import Channel, load_channels
+from newsspider.archive.index import Index, Record, atomic_write
+from newsspider.archive.names import name_stem, with_suffix
+from newsspider.archive.post import Post, normalize_title, render, rfc1123
+from newsspider.article import Article
+
+IMAGE_MODES = ("local", "remote", "off")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What happened to one article: ``archived`` (new), ``updated``, or ``unchanged``."""
+
+    status: str
+    path: str
+    key: str
+
+
+def article_key(article: Article) -> str:
+    return article.doc_id or article.url
+
+
+def post_date(article: Article, known: str, now: float) -> str:
+    """FORMAT.md "date": create_at, then the roll item's ctime, then the page date, then the time
+    first archived (kept in the index, so a later fetch gives the same bytes)."""
+    if article.created_at is not None:
+        return rfc1123(article.created_at)
+    if article.roll_ctime:
+        return rfc1123(float(article.roll_ctime))
+    if article.published is not None:
+        return rfc1123(article.published)
+    return known or rfc1123(now)
+
+
+class Archive:
+    """One output folder. Knows nothing of Scrapy: pipelines and tools call :meth:`save`."""
+
+    def __init__(
+        self,
+        output: str | Path,
+        *,
+        channels: dict[str, Channel] | None = None,
+        images: str = "local",
+        image_prefix: str = "/",
+        compact: bool = False,
+        fsync: bool = False,
+    ) -> None:
+        if images not in IMAGE_MODES:
+            raise ValueError(f"images must be one of {', '.join(IMAGE_MODES)}, not {images!r}")
+        self.root = Path(output)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.channels = channels if channels is not None else load_channels()
+        self.images = images
+        self.image_prefix = image_prefix.rstrip("/") + "/"
+        self.compact = compact
+        self.fsync = fsync
+        self.index = Index(self.root)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def channel(self, key: str) -> Channel:
+        try:
+            return self.channels[key]
+        except KeyError:
+            raise ValueError(
+                f"unknown channel {key!r} (known: {', '.join(sorted(self.channels))})"
+            ) from None
+
+    def local_url(self, rel_path: str) -> str:
+        """``images/x/y.jpg`` -> ``/images/x/y.jpg`` (or under the configured prefix)."""
+        return self.image_prefix + rel_path
+
+    def post_text(self, article: Article, channel: Channel, date: str) -> str:
+        body = article.body
+        head = article.headimg
+        if self.images == "local" and article.local_images:
+            links = {u: self.local_url(p) for u, p in article.local_images.items()}
+            body = relink_images(body, links)
+            head = links.get(head, head)
+        post = Post(
+            title=normalize_title(article.title),
+            categories=channel.categories,
+            image=head,
+            author=channel.author,
+            date=date,
+            body=body,
+        )
+        return render(post, compact=self.compact)
+
+    def _choose_path(self, article: Article, channel: Channel, key: str) -> str:
+        folder = "/".join(("_posts", *channel.categories))
+        stem = name_stem(article.title, article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12])
+        path = f"{folder}/{stem}.md"
+        holder = self.index.holder_of(path)
+        if (holder is None and not (self.root / path).exists()) or holder == key:
+            return path
+        suffix = article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12]
+        return f"{folder}/{with_suffix(stem, suffix)}.md"
+
+    def save(self, article: Article, *, now: float | None = None) -> Saved:
+        now = time.time() if now is None else now
+        key = article_key(article)
+        rec = self.index.get(key)
+        if rec is None and article.url:
+            rec = self.index.by_url(article.url)
+            if rec is not None:
+                key = rec.key
+        channel = self.channel(rec.channel if rec and rec.channel else article.channel)
+        date = post_date(article, rec.date if rec else "", now)
+        data = self.post_text(article, channel, date).encode("utf-8")
+        digest = hashlib.sha256(data).hexdigest()
+        stamp = rfc1123(now)
+        if rec is None:
+            path = self._choose_path(article, channel, key)
+            rec = Record(key=key, path=path, first_archived=stamp, channel=channel.key)
+            rec.status = "pending"  # reserve the path before the file exists: crash-safe
+            self.index.put(rec, journal=False)
+        assert rec.path is not None
+        target = self.root / rec.path
+        existing = target.read_bytes() if target.exists() else None
+        if existing == data:
+            status = "unchanged"
+        else:
+            atomic_write(target, data, fsync=self.fsync)
+            status = "archived" if rec.status in ("pending", "") or existing is None else "updated"
+        rec.url = article.url or rec.url
+        rec.doc_id = article.doc_id or rec.doc_id
+        rec.content_hash = digest
+        rec.date = date
+        rec.title = normalize_title(article.title)
+        rec.published = article.created_at.isoformat() if article.created_at else (
+            article.published.isoformat() if article.published else "")  # fmt: skip
+        rec.source = article.source
+        rec.editor = article.editor
+        rec.keywords = list(article.keywords)
+        rec.images = list(article.body_images)
+        rec.local_images = dict(article.local_images)
+        rec.failed_images = dict(article.failed_images)
+        if article.roll_mtime is not None:
+            rec.roll_mtime = article.roll_mtime
+        rec.last_archived = stamp
+        rec.status = "archived"
+        rec.reason = ""
+        self.index.put(rec)
+        return Saved(status, rec.path, key)
