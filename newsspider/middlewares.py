@@ -1,0 +1,186 @@
+"""Downloader middlewares that replay a saved crawl and record a live one.
+
+Both speak the replay-directory format of ``shared/format/REPLAY.md`` through
+:mod:`newsspider.replay`. Their positions in ``DOWNLOADER_MIDDLEWARES`` matter; use
+:data:`REPLAY_MIDDLEWARE_ORDER` and :data:`RECORD_MIDDLEWARE_ORDER`, whose comments say why.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Headers, Request, Response
+from scrapy.responsetypes import responsetypes
+from scrapy.utils.httpobj import urlparse_cached
+from w3lib.url import safe_url_string
+
+from newsspider.replay import REDIRECT_STATUSES, RecordDir, ReplayDir
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+__all__ = [
+    "RECORD_MIDDLEWARE_ORDER",
+    "REPLAY_MIDDLEWARE_ORDER",
+    "RecordDownloaderMiddleware",
+    "ReplayDownloaderMiddleware",
+]
+
+#: Between DownloaderStats (850) and HttpCacheMiddleware (900). Answering from
+#: ``process_request`` makes this middleware the downloader for everything numbered above it,
+#: so: every built-in middleware below 875 (retry 550, meta refresh 580, compression 590,
+#: redirect 600, cookies 700, stats 850...) runs its ``process_request`` and then sees the
+#: replayed response in ``process_response`` exactly as if it had been downloaded; the HTTP
+#: cache (900) never sees the request, so a stale cache cannot shadow the archive; and the
+#: downloader's slots, where DOWNLOAD_DELAY and AutoThrottle act, are never entered.
+#: A custom middleware that must see replayed responses needs a number below this one.
+REPLAY_MIDDLEWARE_ORDER = 875
+
+#: Between MetaRefreshMiddleware (580) and HttpCompressionMiddleware (590). ``process_response``
+#: runs from high numbers to low, so this middleware gets the body after HttpCompression
+#: undid the Content-Encoding (the format stores decoded bodies) and before RetryMiddleware
+#: (550) or MetaRefreshMiddleware (580) can swap the response for a new request. Redirects
+#: that RedirectMiddleware (600) follows never get this far; they are recorded from the
+#: ``response_downloaded`` signal instead, which fires for every response a download handler
+#: produces.
+RECORD_MIDDLEWARE_ORDER = 585
+
+REPLAY_FLAG = "replay"
+
+
+def _header(response: Response, name: str) -> str:
+    """A header value as text; latin-1 because that is what HTTP headers carry byte for byte."""
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value is not None else ""
+
+
+class ReplayDownloaderMiddleware:
+    """Answer every request from a replay directory, so a crawl runs offline.
+
+    Enabled by ``NEWSSPIDER_REPLAY_DIR``. Pages, images and robots.txt alike are answered;
+    a URL missing from the manifest is a 404 with an empty body, as the format says, so nothing
+    ever falls through to a download handler. The directory is loaded (and checked) when the
+    crawler is built, so a broken archive stops the crawl before its first request.
+    """
+
+    def __init__(self, replay: ReplayDir, stats: StatsCollector | None = None) -> None:
+        self.replay = replay
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        directory = crawler.settings.get("NEWSSPIDER_REPLAY_DIR")
+        if not directory:
+            raise NotConfigured("NEWSSPIDER_REPLAY_DIR is not set")
+        return cls(ReplayDir(directory), crawler.stats)
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, count)
+
+    def process_request(self, request: Request) -> Response:
+        entry = self.replay.lookup(request.url)
+        if entry is None:
+            self._inc("replay/misses")
+            status, headers, body = 404, Headers(), b""
+        else:
+            self._inc("replay/hits")
+            if entry.location is not None:
+                self._inc("replay/redirects")
+            status, headers = entry.status, Headers(entry.headers)
+            # A server sends no body to HEAD; neither does the archive.
+            body = b"" if request.method == "HEAD" else entry.read_body()
+            self._inc("replay/response_bytes", len(body))
+        # No Content-Encoding: stored bodies are already decoded, and HttpCompressionMiddleware
+        # must pass them through untouched (a stored .gz file is a body, not an encoding).
+        respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        return respcls(
+            url=request.url,
+            status=status,
+            headers=headers,
+            body=body,
+            flags=[REPLAY_FLAG],
+            request=request,
+        )
+
+
+class RecordDownloaderMiddleware:
+    """Write every response of a live crawl into a replay directory.
+
+    Enabled by ``NEWSSPIDER_RECORD_DIR``. Bodies are recorded after HttpCompressionMiddleware
+    decoded them; redirects become ``->Location`` rows. A recorded crawl replays to the same
+    responses. HEAD responses are not recorded: their empty body would overwrite the page.
+    """
+
+    #: Rewriting the whole manifest after every response is quadratic over a long crawl; once a
+    #: second bounds what a killed crawl can lose, and spider_closed writes the rest.
+    flush_interval: float = 1.0
+
+    def __init__(self, record: RecordDir, stats: StatsCollector | None = None) -> None:
+        self.record = record
+        self.stats = stats
+        # Redirects already recorded from the signal, so process_response does not count them
+        # twice when RedirectMiddleware lets one through.
+        self._seen_redirects: weakref.WeakSet[Response] = weakref.WeakSet()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        directory = crawler.settings.get("NEWSSPIDER_RECORD_DIR")
+        if not directory:
+            raise NotConfigured("NEWSSPIDER_RECORD_DIR is not set")
+        middleware = cls(RecordDir(directory, flush_interval=cls.flush_interval), crawler.stats)
+        crawler.signals.connect(middleware._response_downloaded, signals.response_downloaded)
+        crawler.signals.connect(middleware._spider_closed, signals.spider_closed)
+        return middleware
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, count)
+
+    def _record_redirect(self, request: Request, response: Response) -> bool:
+        """Record ``response`` as a redirect row if it is one; tell whether it was."""
+        location = response.headers.get("Location")
+        if response.status not in REDIRECT_STATUSES or location is None:
+            return False
+        # Resolved the way RedirectMiddleware resolves it, so the replay goes where the crawl went.
+        target = safe_url_string(location)
+        if location.startswith(b"//"):
+            target = f"{urlparse_cached(request).scheme}://{target.lstrip('/')}"
+        self.record.record(
+            request.url,
+            response.status,
+            _header(response, "Content-Type"),
+            location=urljoin(request.url, target),
+        )
+        self._inc("record/redirects")
+        return True
+
+    def _response_downloaded(self, response: Response, request: Request) -> None:
+        # Only redirects are taken here: this is the raw response, still Content-Encoded,
+        # and the bodies of other responses are recorded in process_response once decoded.
+        if request.method != "HEAD" and self._record_redirect(request, response):
+            self._seen_redirects.add(response)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if request.method == "HEAD":
+            return response
+        # A redirect that gets here was not followed (dont_redirect, handle_httpstatus_list...)
+        # or was not downloaded (a replayed or cached one), so the signal may not have seen it.
+        if response in self._seen_redirects:
+            return response
+        if not self._record_redirect(request, response):
+            self.record.record(
+                request.url, response.status, _header(response, "Content-Type"), response.body
+            )
+            self._inc("record/responses")
+            self._inc("record/response_bytes", len(response.body))
+        return response
+
+    def _spider_closed(self) -> None:
+        self.record.close()

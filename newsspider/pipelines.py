@@ -1,0 +1,90 @@
+"""Item pipelines, one job each: validate -> images -> archive (FORMAT.md owns the bytes)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Self
+
+from itemadapter import ItemAdapter
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+
+from newsspider.archive.channels import ChannelError, load_channels
+from newsspider.archive.store import Archive
+from newsspider.article import Article
+
+logger = logging.getLogger(__name__)
+
+
+def _spider_failure(crawler: Crawler, url: str, reason: str) -> None:
+    spider: Spider | None = crawler.spider
+    record = getattr(spider, "record_failure", None)
+    if record is not None:
+        record(url, reason)
+
+
+class ArticlePipeline:
+    """Refuses items the archive cannot write, with a reason, before any image is fetched."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        try:
+            self.channels = load_channels(crawler.settings.get("NEWSSPIDER_CHANNELS_FILE"))
+        except ChannelError as exc:
+            raise NotConfigured(str(exc)) from exc
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_item(self, item: Article) -> Article:
+        adapter = ItemAdapter(item)
+        url = adapter.get("url") or "?"
+        problem = ""
+        if not isinstance(item, Article):
+            problem = f"not an Article item ({type(item).__name__})"
+        elif not item.title.strip():
+            problem = "no headline"
+        elif item.channel not in self.channels:
+            problem = f"unknown channel {item.channel!r}"
+        if problem:
+            self.crawler.stats.inc_value("article/dropped")
+            _spider_failure(self.crawler, url, problem)
+            raise DropItem(f"{url}: {problem}")
+        return item
+
+
+class ArchivePipeline:
+    """Writes each article's post atomically and records it in the archive index."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        s = crawler.settings
+        images = s.get("NEWSSPIDER_IMAGES", "local")
+        self.archive = Archive(
+            s.get("NEWSSPIDER_OUTPUT", "output"),
+            channels=load_channels(s.get("NEWSSPIDER_CHANNELS_FILE")),
+            images=images,
+            image_prefix=s.get("NEWSSPIDER_IMAGE_URL_PREFIX", "/"),
+            compact=s.getbool("NEWSSPIDER_COMPACT_BODY"),
+            fsync=s.getbool("NEWSSPIDER_FSYNC"),
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def close_spider(self) -> None:
+        self.archive.close()
+
+    def process_item(self, item: Article) -> Article:
+        try:
+            saved = self.archive.save(item)
+        except OSError as exc:
+            self.crawler.stats.inc_value("archive/write_error")
+            _spider_failure(self.crawler, item.url, f"cannot write post: {exc}")
+            raise DropItem(f"{item.url}: cannot write post: {exc}") from exc
+        self.crawler.stats.inc_value(f"archive/{saved.status}")
+        logger.info("%s %s -> %s", saved.status, item.url, saved.path)
+        return item

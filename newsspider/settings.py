@@ -1,0 +1,52 @@
+"""Scrapy settings for newsspider: one place, a short reason each. Override with ``-s`` or the
+``newsspider`` command's options."""
+
+BOT_NAME = "newsspider"
+SPIDER_MODULES = ["newsspider.spiders"]
+NEWSPIDER_MODULE = "newsspider.spiders"
+
+# --- politeness for live crawls (replayed requests skip delays and throttling) ---
+# An honest User-Agent that names the project and where to read about it.
+USER_AGENT = "newsspider/0.1 (+https://pypi.org/project/newsspider/; Sina Finance news archiver)"
+ROBOTSTXT_OBEY = True  # Sina's robots.txt allows article pages; we honour it anyway
+AUTOTHROTTLE_ENABLED = True  # back off when Sina slows down
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4  # a news site, not a load test
+DOWNLOAD_DELAY = 0.25
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # the largest Sina article page is ~0.5 MB; images are capped below
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3  # timeouts, resets, 5xx and 429 are what a news site really produces
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+COOKIES_ENABLED = False  # articles need no session; fewer moving parts
+TELNETCONSOLE_ENABLED = False  # an open port for nothing
+REFERER_ENABLED = True  # image requests set the article page as Referer themselves
+
+# --- the pipeline: validate -> images -> archive, with gaps for users' own steps ---
+ITEM_PIPELINES = {
+    "newsspider.pipelines.ArticlePipeline": 100,
+    "newsspider.pipelines.ArchivePipeline": 800,
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    # replay answers before anything that would touch the network (see newsspider.middlewares)
+    "newsspider.middlewares.ReplayDownloaderMiddleware": 50,
+    # record after decompression, so saved bodies are the served bytes decoded (REPLAY.md)
+    "newsspider.middlewares.RecordDownloaderMiddleware": 599,
+}
+
+# --- newsspider's own settings ---
+NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
+NEWSSPIDER_CHANNEL = "china"  # channel a fetched URL is filed under
+NEWSSPIDER_CHANNELS_FILE = None  # a user's YAML file adding channels to the shipped table
+NEWSSPIDER_IMAGES = "local"  # local | remote | off (FORMAT.md "Images")
+NEWSSPIDER_IMAGE_URL_PREFIX = "/"  # where Hexo serves <output>/images (site root by default)
+NEWSSPIDER_COMPACT_BODY = False  # drop blank body lines so Markdown keeps the body one HTML block
+NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
+NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md)
+NEWSSPIDER_RECORD_DIR = None  # save every response into a replay directory
+
+LOG_LEVEL = "INFO"

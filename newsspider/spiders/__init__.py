@@ -1,0 +1,1 @@
+"""Spiders route: which URL next, with which callback. Parsing lives in newsspider.pages."""

@@ -1,0 +1,28 @@
+"""``article``: fetch the given article URLs (``scrapy crawl article -a url=URL``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import scrapy
+
+from newsspider.archive.urls import canonical_article_url
+from newsspider.spiders.base import ArticleSpiderBase
+
+
+class ArticleSpider(ArticleSpiderBase):
+    name = "article"
+
+    def __init__(self, url: str = "", urls: str = "", channel: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        given = [u for u in [url, *urls.split()] if u]
+        self.urls = [canonical_article_url(u) for u in given]
+        self.channel = channel
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        if not self.urls:
+            raise ValueError("give at least one article URL: -a url=URL")
+        channel = self.channel or self.settings.get("NEWSSPIDER_CHANNEL")
+        for url in self.urls:
+            yield self.article_request(url, channel)
