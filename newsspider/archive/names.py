@@ -30,7 +30,7 @@ def name_stem(title: str, doc_id: str) -> str:
     rest keep every name one safe path component Hexo will not skip.
     """
     name = title.translate(_TO_UNDERSCORE).translate(_DROPPED)
-    name = normalize_title(name).lstrip("_").strip()
+    name = normalize_title(name).lstrip("_ ")
     name = cut_utf8(name, MAX_NAME_BYTES).rstrip()
     if _WINDOWS_RESERVED.match(name):
         name += "_"
