@@ -32,14 +32,15 @@ __all__ = [
     "ReplayDownloaderMiddleware",
 ]
 
-#: Between DownloaderStats (850) and HttpCacheMiddleware (900). Answering from
-#: ``process_request`` makes this middleware the downloader for everything numbered above it,
-#: so: every built-in middleware below 875 (retry 550, meta refresh 580, compression 590,
-#: redirect 600, cookies 700, stats 850...) runs its ``process_request`` and then sees the
-#: replayed response in ``process_response`` exactly as if it had been downloaded; the HTTP
-#: cache (900) never sees the request, so a stale cache cannot shadow the archive; and the
-#: downloader's slots, where DOWNLOAD_DELAY and AutoThrottle act, are never entered.
-#: A custom middleware that must see replayed responses needs a number below this one.
+#: Between DownloaderStats (850) and HttpCacheMiddleware (900). When ``process_request`` returns
+#: a response, the middlewares numbered below this one have already run their
+#: ``process_request`` (user agent, cookies, Accept-Encoding, request stats: the request looks
+#: as it would on the wire), those above it (the HTTP cache) do not run theirs, so a cached page
+#: can never shadow the archive, and the download handler and the downloader's slots, where
+#: DOWNLOAD_DELAY and AutoThrottle act, are never reached. Every middleware's
+#: ``process_response`` still runs on the replayed response whatever its number, so
+#: RedirectMiddleware (600) follows redirect rows, RetryMiddleware (550) sees 5xx rows, and
+#: HttpCompressionMiddleware (590) passes the already-decoded bodies through.
 REPLAY_MIDDLEWARE_ORDER = 875
 
 #: Between MetaRefreshMiddleware (580) and HttpCompressionMiddleware (590). ``process_response``
@@ -85,6 +86,9 @@ class ReplayDownloaderMiddleware:
             self.stats.inc_value(key, count)
 
     def process_request(self, request: Request) -> Response:
+        # HttpCacheMiddleware's process_response still runs on replayed responses; an archive
+        # copied into the HTTP cache would later pass for a live answer.
+        request.meta["dont_cache"] = True
         entry = self.replay.lookup(request.url)
         if entry is None:
             self._inc("replay/misses")
@@ -116,6 +120,10 @@ class RecordDownloaderMiddleware:
     Enabled by ``NEWSSPIDER_RECORD_DIR``. Bodies are recorded after HttpCompressionMiddleware
     decoded them; redirects become ``->Location`` rows. A recorded crawl replays to the same
     responses. HEAD responses are not recorded: their empty body would overwrite the page.
+
+    Recording while replaying copies pages but not redirect rows: a replayed redirect is never
+    downloaded, so no signal fires for it, and RedirectMiddleware consumes it before
+    ``process_response`` gets here.
     """
 
     #: Rewriting the whole manifest after every response is quadratic over a long crawl; once a

@@ -125,6 +125,7 @@ class ReplayEntry:
 
 
 def _canonical(url: str) -> str:
+    """The one definition of "the same URL", shared by reader and writer so they never disagree."""
     return canonicalize_url(url)
 
 

@@ -28,15 +28,20 @@ REFERER_ENABLED = True  # image requests set the article page as Referer themsel
 # --- the pipeline: validate -> images -> archive, with gaps for users' own steps ---
 ITEM_PIPELINES = {
     "newsspider.pipelines.ArticlePipeline": 100,
+    "newsspider.images.ImagesPipeline": 300,
     "newsspider.pipelines.ArchivePipeline": 800,
 }
 
 DOWNLOADER_MIDDLEWARES = {
-    # replay answers before anything that would touch the network (see newsspider.middlewares)
-    "newsspider.middlewares.ReplayDownloaderMiddleware": 50,
+    # replay answers after robots.txt, UA and stats have seen the request, before the download
+    # slots (no delays) and the HTTP cache: see REPLAY_MIDDLEWARE_ORDER
+    "newsspider.middlewares.ReplayDownloaderMiddleware": 875,
     # record after decompression, so saved bodies are the served bytes decoded (REPLAY.md)
-    "newsspider.middlewares.RecordDownloaderMiddleware": 599,
+    "newsspider.middlewares.RecordDownloaderMiddleware": 585,
 }
+
+# the live progress line (inactive unless NEWSSPIDER_PROGRESS is set)
+EXTENSIONS = {"newsspider.progress.Progress": 500}
 
 # --- newsspider's own settings ---
 NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
@@ -44,9 +49,16 @@ NEWSSPIDER_CHANNEL = "china"  # channel a fetched URL is filed under
 NEWSSPIDER_CHANNELS_FILE = None  # a user's YAML file adding channels to the shipped table
 NEWSSPIDER_IMAGES = "local"  # local | remote | off (FORMAT.md "Images")
 NEWSSPIDER_IMAGE_URL_PREFIX = "/"  # where Hexo serves <output>/images (site root by default)
+# hosts images (and their redirects) are downloaded from; *.x means x and its subdomains
+NEWSSPIDER_IMAGE_HOSTS = ["*.sinaimg.cn", "*.sina.com.cn", "*.sina.cn", "*.sinajs.cn"]
+NEWSSPIDER_IMAGE_MAX_BYTES = 10 * 1024 * 1024  # larger images are not kept (post links remote)
+NEWSSPIDER_IMAGE_MAX_PIXELS = 40_000_000  # width x height cap, checked before decoding (bombs)
+NEWSSPIDER_IMAGE_MAX_ATTEMPTS = 3  # runs that may retry a failed image before it is given up
 NEWSSPIDER_COMPACT_BODY = False  # drop blank body lines so Markdown keeps the body one HTML block
 NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
 NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md)
 NEWSSPIDER_RECORD_DIR = None  # save every response into a replay directory
+NEWSSPIDER_REFRESH = False  # re-fetch archived articles and rewrite imported posts too
+NEWSSPIDER_PROGRESS = False  # a live progress line on stderr (the crawl command sets it on a TTY)
 
 LOG_LEVEL = "INFO"
