@@ -13,6 +13,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from newsspider.archive.channels import ChannelError, load_channels
 from newsspider.archive.store import Archive
 from newsspider.article import Article
+from newsspider.spiders.base import article_gone
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +70,27 @@ class ArchivePipeline:
             image_prefix=s.get("NEWSSPIDER_IMAGE_URL_PREFIX", "/"),
             compact=s.getbool("NEWSSPIDER_COMPACT_BODY"),
             fsync=s.getbool("NEWSSPIDER_FSYNC"),
+            refresh=s.getbool("NEWSSPIDER_REFRESH"),
         )
+        # the spider reports a 404 on a re-fetch; marking it goes through this one writer
+        crawler.signals.connect(self._article_gone, signal=article_gone)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        # ``scrapy crawl sina -a refresh=1`` sets it on the spider rather than in the settings
+        if getattr(self.crawler.spider, "refresh", False):
+            self.archive.refresh = True
+
     def close_spider(self) -> None:
         self.archive.close()
+
+    def _article_gone(self, key: str, url: str, reason: str) -> None:
+        if self.archive.mark_gone(key, reason):
+            self.crawler.stats.inc_value("archive/gone")
+            logger.info("gone %s (%s): post kept, index marks it gone", url, reason)
 
     def process_item(self, item: Article) -> Article:
         try:

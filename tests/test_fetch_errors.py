@@ -29,7 +29,9 @@ def seed_with_body(inner: str) -> bytes:
     html = SEED.read_text("utf-8")
     start = html.index('<div class="article" id="artibody"')
     end = html.index("<!-- 原始正文end -->")
-    return (html[:start] + f'<div class="article" id="artibody">{inner}</div>\n' + html[end:]).encode()
+    return (
+        html[:start] + f'<div class="article" id="artibody">{inner}</div>\n' + html[end:]
+    ).encode()
 
 
 HTML = "text/html; charset=utf-8"
@@ -45,7 +47,7 @@ CASES = {
         r"body container|unknown page template"),
     "video-only": (seed_with_body('\n<div class="video-2017" id="videoList0"></div>\n'
                                   "<script>var v=1;</script>\n"), 200, HTML,
-                   r"neither text nor images"),
+                   r"neither text nor images|no text and no images"),
 }  # fmt: skip
 
 

@@ -44,7 +44,7 @@ _NAME_CHARS = re.compile(r"[A-Za-z0-9]{1,32};?")
 _NOT_CONTENT_CLASSES = frozenset(
     {
         "appendQr_wrap", "app-kaihu-qr", "video-2017", "ct_hqimg", "tech-quotation", "sinaads",
-        "video_box", "video-player", "sina-video", "article-notice",
+        "video_box", "video-player", "sina-video", "article-notice", "artical-player-wrap",
     }
 )  # fmt: skip
 _NOT_CONTENT_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad"})
@@ -282,6 +282,33 @@ def render_body(container: etree._Element, base_url: str) -> Body:
     for child in children:
         s.node(child)
     return Body("".join(s.out), s.images, s.content_images)
+
+
+def render_bodies(containers: list[etree._Element], base_url: str) -> Body:
+    """Several body containers as one post body, one after another (a 2005 page splits its text
+    into several ``font#zoom`` around an in-article ad): each is rendered as :func:`render_body`
+    renders it, and the image lists are merged in order without repeats."""
+    if len(containers) == 1:
+        return render_body(containers[0], base_url)
+    html_parts: list[str] = []
+    images: list[str] = []
+    content: list[str] = []
+    for container in containers:
+        body = render_body(container, base_url)
+        html_parts.append(body.html)
+        images.extend(u for u in body.images if u not in images)
+        content.extend(u for u in body.content_images if u not in content)
+    return Body("".join(html_parts), images, content)
+
+
+def images_in(elements: list[etree._Element], base_url: str) -> list[str]:
+    """The image URLs a body would show for these elements, resolved exactly as the body
+    serialiser resolves them (lazy ``data-src``, protocol-relative URLs), so that a page object
+    can tell which of a body's images sit in a block it knows to be boilerplate."""
+    s = _Serializer(base_url)
+    for el in elements:
+        s.node(el)
+    return s.images
 
 
 _IMG_TAG = re.compile(

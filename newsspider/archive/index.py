@@ -42,6 +42,17 @@ CREATE TABLE IF NOT EXISTS articles (
     attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE TABLE IF NOT EXISTS images (
+    url TEXT PRIMARY KEY,          -- the image URL as the body holds it
+    path TEXT,                     -- images/<host>/<path> once claimed; never changes after
+    path_key TEXT UNIQUE,          -- lower-cased path: one file per name on case-blind disks too
+    status TEXT NOT NULL DEFAULT 'pending', -- pending | ok | failed
+    attempts INTEGER NOT NULL DEFAULT 0,    -- failed downloads so far (bounded retries)
+    reason TEXT NOT NULL DEFAULT '',        -- why the last attempt failed
+    bytes INTEGER NOT NULL DEFAULT 0,
+    format TEXT NOT NULL DEFAULT '',        -- what Pillow detected: JPEG, PNG, GIF, WEBP
+    updated TEXT NOT NULL DEFAULT ''
+);
 """
 
 COLUMNS = (
@@ -50,6 +61,8 @@ COLUMNS = (
     "first_archived", "last_archived", "status", "reason", "attempts",
 )  # fmt: skip
 _JSON_COLUMNS = ("keywords", "images", "local_images", "failed_images")
+#: a journal line ``{"_deleted": key}`` removes that row when the journal is replayed
+DELETED = "_deleted"
 
 
 @dataclass
@@ -124,6 +137,17 @@ class Index:
         row = self.db.execute("SELECT key FROM articles WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None
 
+    def by_path(self, path: str) -> Record | None:
+        row = self.db.execute("SELECT * FROM articles WHERE path = ?", (path,)).fetchone()
+        return Record.from_row(row) if row else None
+
+    def delete(self, key: str) -> None:
+        """Drop a row, and say so in the journal, so a rebuild does not bring it back (an
+        imported record re-keyed by the doc id a crawl found is the one case)."""
+        self.db.execute("DELETE FROM articles WHERE key = ?", (key,))
+        self._journal.write(json.dumps({DELETED: key}, ensure_ascii=False) + "\n")
+        self._journal.flush()
+
     def put(self, rec: Record, *, journal: bool = True) -> None:
         row = rec.as_row()
         cols = ", ".join(COLUMNS)
@@ -132,6 +156,11 @@ class Index:
         if journal:
             self._journal.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
             self._journal.flush()
+
+    def journal(self, entry: dict[str, Any]) -> None:
+        """Append a line of another table (``{"table": "images", ...}``) to the journal."""
+        self._journal.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        self._journal.flush()
 
     def records(self) -> Iterator[Record]:
         for row in self.db.execute("SELECT * FROM articles ORDER BY key"):
@@ -147,6 +176,31 @@ class Index:
                     yield json.loads(line)
                 except json.JSONDecodeError:
                     continue
+
+
+def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
+    """The article rows a journal describes: the last line per key wins, deletions remove.
+
+    Lines that are not article rows (another table's, a future kind) are skipped, so the
+    journal can carry more than this table.
+    """
+    rows: dict[str, Record] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        if DELETED in entry:
+            rows.pop(str(entry[DELETED]), None)
+            continue
+        if entry.get("table", "articles") != "articles" or not all(c in entry for c in COLUMNS):
+            continue
+        values = {c: entry[c] for c in COLUMNS}
+        try:
+            for c in _JSON_COLUMNS:
+                values[c] = json.loads(values[c]) if isinstance(values[c], str) else values[c]
+            rows[values["key"]] = Record(**values)
+        except (TypeError, ValueError):
+            continue
+    return rows
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:

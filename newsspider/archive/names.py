@@ -37,42 +37,67 @@ def name_stem(title: str, doc_id: str) -> str:
     return name or doc_id
 
 
+def original_stem(title: str) -> str:
+    """The original generator's name (its two steps only, no fixes): how posts in an imported
+    archive were named, so a crawl can recognise a post whose title began with ``“`` or ``:``."""
+    return title.translate(_TO_UNDERSCORE).translate(_DROPPED)
+
+
 def with_suffix(stem: str, doc_id: str) -> str:
     return f"{stem} ({doc_id})"
 
 
-IMAGE_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
-_SEGMENT_SAFE = re.compile(r"[^\w\-.~!$&'()+,;=@%\u0080-\U0010ffff]")
+#: Pillow format -> extension. MPO is a JPEG with extra pictures appended (some cameras'
+#: pictures); it is a JPEG to every browser.
+IMAGE_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
+#: what may stay in a path segment: the characters a URL path may hold unescaped (``%`` excluded:
+#: a literal one would read as an escape in the ``/images/...`` link), and non-ASCII from U+00A0
+#: on (C1 controls excluded). Braces, quotes, ``#``, ``?``, backslashes and controls become ``_``.
+_SEGMENT_SAFE = re.compile(r"[^\w\-.~!$&'()+,;=@\u00a0-\U0010ffff]")
 
 
-def _safe_segment(seg: str) -> str:
+def _safe_segment(seg: str, suffix: str = "") -> str:
+    """One path component Hexo serves: safe characters, no leading ``_``/``.`` (Hexo would skip
+    it), never ``.``/``..``, at most :data:`MAX_NAME_BYTES` bytes with ``suffix`` (the hash and
+    extension) kept whole when the name is cut."""
     seg = _SEGMENT_SAFE.sub("_", seg)
-    if seg in ("", ".", ".."):
+    if seg in ("", ".", "..") and not suffix:
         seg = "-" + seg.replace(".", "_")
-    if seg.startswith(("_", ".")):
+    if (seg + suffix).startswith(("_", ".")):
         seg = "-" + seg
-    return cut_utf8(seg, MAX_NAME_BYTES)
+    return cut_utf8(seg, MAX_NAME_BYTES - len(suffix.encode("utf-8"))) + suffix
 
 
 def url_hash(url: str) -> str:
+    """The first 8 hex digits of the SHA-1 of the whole URL (FORMAT.md "Images")."""
     return hashlib.sha1(url.encode("utf-8")).hexdigest()[:8]
+
+
+def image_extension(fmt: str) -> str:
+    """``.jpg`` for ``JPEG``...; a format outside the table keeps its own name in lower case."""
+    return IMAGE_EXTENSIONS.get(fmt.upper(), "." + re.sub(r"[^a-z0-9]", "", fmt.lower()))
 
 
 def image_path(url: str, fmt: str, *, force_hash: bool = False) -> str:
     """``images/<host>/<path>`` with the detected format's extension, relative to the output.
 
-    Never leaves ``images/``: ``..`` and empty segments are neutralised, not resolved.
+    FORMAT.md "Images": the URL's own extension is replaced by the format's; a query string (or
+    ``force_hash``, for the later of two URLs that meet at one path) adds ``-<sha1[:8]>`` before
+    the extension; segments starting with ``_``/``.`` get a ``-`` in front. The path never leaves
+    ``images/``: segments are split after percent-decoding (so ``%2F`` cannot smuggle a ``/``
+    past the split), and ``.``/``..``/empty segments are neutralised, not resolved. The port is
+    not part of the path; two URLs that differ only there meet and the collision rule applies.
     """
     parts = urlsplit(url)
-    host = _safe_segment((parts.hostname or "unknown-host").lower())
-    segments = [s for s in unquote(parts.path).split("/") if s not in ("",)]
+    host = _safe_segment((parts.hostname or "unknown-host").lower().rstrip("."))
+    segments = [s for s in unquote(parts.path).split("/") if s != ""]
     if not segments:
         segments = ["index"]
     *dirs, last = segments
     stem, _ext = posixpath.splitext(last)
     stem = stem or last
+    suffix = image_extension(fmt)
     if parts.query or force_hash:
-        stem += "-" + url_hash(url)
-    ext = IMAGE_EXTENSIONS.get(fmt.upper(), "." + fmt.lower())
-    safe = [host, *(_safe_segment(d) for d in dirs), _safe_segment(stem + ext)]
+        suffix = "-" + url_hash(url) + suffix
+    safe = [host, *(_safe_segment(d) for d in dirs), _safe_segment(stem, suffix)]
     return "images/" + "/".join(safe)

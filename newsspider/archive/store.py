@@ -10,7 +10,7 @@ from pathlib import Path
 from newsspider.archive.body import relink_images
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record, atomic_write
-from newsspider.archive.names import name_stem, with_suffix
+from newsspider.archive.names import name_stem, original_stem, with_suffix
 from newsspider.archive.post import Post, normalize_title, render, rfc1123
 from newsspider.article import Article
 
@@ -19,7 +19,8 @@ IMAGE_MODES = ("local", "remote", "off")
 
 @dataclass(frozen=True)
 class Saved:
-    """What happened to one article: ``archived`` (new), ``updated``, or ``unchanged``."""
+    """What happened to one article: ``archived`` (new), ``updated``, ``unchanged``, or
+    ``adopted`` (an imported post now known by its URL, its bytes left alone)."""
 
     status: str
     path: str
@@ -54,6 +55,7 @@ class Archive:
         image_prefix: str = "/",
         compact: bool = False,
         fsync: bool = False,
+        refresh: bool = False,
     ) -> None:
         if images not in IMAGE_MODES:
             raise ValueError(f"images must be one of {', '.join(IMAGE_MODES)}, not {images!r}")
@@ -64,6 +66,8 @@ class Archive:
         self.image_prefix = image_prefix.rstrip("/") + "/"
         self.compact = compact
         self.fsync = fsync
+        #: rewrite imported posts too (otherwise their original bytes are kept)
+        self.refresh = refresh
         self.index = Index(self.root)
 
     def close(self) -> None:
@@ -108,6 +112,35 @@ class Archive:
         suffix = article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12]
         return f"{folder}/{with_suffix(stem, suffix)}.md"
 
+    def _imported_at(self, article: Article, channel: Channel) -> Record | None:
+        """An imported post (no URL yet) at the path this article's title gives, under the
+        fixed file-name rule or the original generator's: the archive's own post of it."""
+        folder = "/".join(("_posts", *channel.categories))
+        for stem in dict.fromkeys((name_stem(article.title, ""), original_stem(article.title))):
+            if not stem:
+                continue
+            rec = self.index.by_path(f"{folder}/{stem}.md")
+            if rec is not None and rec.status == "imported" and not rec.url:
+                return rec
+        return None
+
+    def _adopt(self, imported: Record, key: str) -> Record:
+        """Re-key an imported record by the article's key, keeping its path and its history."""
+        self.index.delete(imported.key)
+        imported.key = key
+        return imported
+
+    def mark_gone(self, key: str, reason: str, *, now: float | None = None) -> bool:
+        """Sina no longer serves an archived article: its post stays, the index says ``gone``."""
+        rec = self.index.get(key)
+        if rec is None:
+            return False
+        rec.status = "gone"
+        rec.reason = reason
+        rec.last_archived = rec.last_archived or rfc1123(time.time() if now is None else now)
+        self.index.put(rec)
+        return True
+
     def save(self, article: Article, *, now: float | None = None) -> Saved:
         now = time.time() if now is None else now
         key = article_key(article)
@@ -116,6 +149,12 @@ class Archive:
             rec = self.index.by_url(article.url)
             if rec is not None:
                 key = rec.key
+        if rec is None:
+            imported = self._imported_at(article, self.channel(article.channel))
+            if imported is not None:
+                rec = self._adopt(imported, key)
+        if rec is not None and rec.status == "imported" and not self.refresh:
+            return self._record_imported(rec, article)
         channel = self.channel(rec.channel if rec and rec.channel else article.channel)
         date = post_date(article, rec.date if rec else "", now)
         data = self.post_text(article, channel, date).encode("utf-8")
@@ -154,3 +193,15 @@ class Archive:
         rec.reason = ""
         self.index.put(rec)
         return Saved(status, rec.path, key)
+
+    def _record_imported(self, rec: Record, article: Article) -> Saved:
+        """Note the URL and doc id of an imported post without touching its bytes (FORMAT.md:
+        the archive's post stays as it is unless the user asks for ``--refresh``)."""
+        assert rec.path is not None
+        adopted = not rec.url
+        rec.url = article.url or rec.url
+        rec.doc_id = article.doc_id or rec.doc_id
+        if article.roll_mtime is not None:
+            rec.roll_mtime = article.roll_mtime
+        self.index.put(rec)
+        return Saved("adopted" if adopted else "unchanged", rec.path, rec.key)

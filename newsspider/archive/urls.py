@@ -12,25 +12,24 @@ from urllib.parse import urljoin, urlsplit
 _SPECIAL = {"http": "80", "https": "443", "ftp": "21", "ws": "80", "wss": "443", "file": ""}
 _STRIP = "".join(chr(c) for c in range(0x21))
 _TAB_NL = re.compile(r"[\t\n\r]")
-_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+# WHATWG percent-encode sets (C0 controls and everything above ~ are always encoded)
+_FRAGMENT_UNSAFE = re.compile(r'[^\x21-\x7e]|["<>`]')
+_QUERY_UNSAFE = re.compile(r"[^\x21-\x7e]|[\"#<>']")
+_PATH_UNSAFE = re.compile(r'[^\x21-\x7e]|["#<>?`{}]')
+_USERINFO_UNSAFE = re.compile(r'[^\x21-\x7e]|["#<>?`{}/:;=@\[\\\]^|]')
+#: already what ``new URL()`` gives: absolute http(s), lowercase host, nothing to encode
+_CLEAN_ABSOLUTE = re.compile(
+    r"https?://[a-z0-9.-]+(?::\d+)?/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*"
+    r"(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*)?"
+)
+_NEEDS_WORK = re.compile(r"/\.\.?(?:/|$|\?)|^http://[^/]*:80/|^https://[^/]*:443/")
 
-_C0 = {chr(c) for c in range(0x20)} | {"\x7f"}
-_FRAGMENT_SET = _C0 | set(' "<>`')
-_QUERY_SET = _C0 | set(" \"#<>'")
-_PATH_SET = _FRAGMENT_SET | set("#?{}")
-_USERINFO_SET = _PATH_SET | set("/:;=@[\\]^|")
 
-
-def _encode(part: str, unsafe: set[str]) -> str:
-    if part.isascii() and not any(ch in unsafe for ch in part):
-        return part
-    out = []
-    for ch in part:
-        if ch in unsafe or ord(ch) > 0x7E:
-            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass")))
-        else:
-            out.append(ch)
-    return "".join(out)
+def _encode(part: str, unsafe: re.Pattern[str]) -> str:
+    return unsafe.sub(
+        lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogatepass")), part
+    )
 
 
 def _host(host: str) -> str:
@@ -40,39 +39,36 @@ def _host(host: str) -> str:
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
-        return _encode(host, _C0)
+        return _encode(host, _PATH_UNSAFE)
 
 
 def resolve_url(href: str, base: str) -> str:
     """``new URL(href, base).href`` for the URLs Sina pages hold."""
     url = _TAB_NL.sub("", href.strip(_STRIP))
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme and re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and scheme not in _SPECIAL:
+    if _CLEAN_ABSOLUTE.fullmatch(url) and not _NEEDS_WORK.search(url):
+        return url
+    m = _SCHEME.match(url)
+    if m and m.group(1).lower() not in _SPECIAL:
         return url  # mailto:, javascript: ... are opaque: left as they are
-    if scheme in _SPECIAL or not scheme or url.startswith(("/", "\\", "?", "#", ".")):
-        url = url.replace("\\", "/") if scheme in _SPECIAL or not scheme else url
     try:
-        joined = urljoin(base, url)
+        joined = urljoin(base, url.replace("\\", "/"))
         parts = urlsplit(joined)
     except ValueError:
         return url
     scheme = parts.scheme.lower()
     if scheme not in _SPECIAL:
         return joined
-    netloc = parts.netloc
-    userinfo, _, hostport = netloc.rpartition("@")
+    userinfo, _, hostport = parts.netloc.rpartition("@")
     host, _, port = hostport.partition(":") if not hostport.startswith("[") else (hostport, "", "")
-    if port == _SPECIAL[scheme]:
-        port = ""
-    netloc = (_encode(userinfo, _USERINFO_SET) + "@" if userinfo else "") + _host(host)
-    if port:
+    netloc = (_encode(userinfo, _USERINFO_UNSAFE) + "@" if userinfo else "") + _host(host)
+    if port and port != _SPECIAL[scheme]:
         netloc += ":" + port
-    path = _encode(parts.path or "/", _PATH_SET)
-    out = f"{scheme}://{netloc}{path}"
-    if parts.query or joined.rstrip("#").endswith("?") or "?" in joined.split("#", 1)[0]:
-        out += "?" + _encode(parts.query, _QUERY_SET)
-    if "#" in joined:
-        out += "#" + _encode(parts.fragment, _FRAGMENT_SET)
+    out = f"{scheme}://{netloc}{_encode(parts.path or '/', _PATH_UNSAFE)}"
+    before_fragment, has_fragment, _ = joined.partition("#")
+    if "?" in before_fragment:
+        out += "?" + _encode(parts.query, _QUERY_UNSAFE)
+    if has_fragment:
+        out += "#" + _encode(parts.fragment, _FRAGMENT_UNSAFE)
     return out
 
 

@@ -7,7 +7,9 @@ no disk, no settings, so each one is tested from saved pages alone.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -15,9 +17,9 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
-from newsspider.archive.body import Body, render_body
+from newsspider.archive.body import Body, images_in, render_bodies
 from newsspider.archive.post import strip_private_use
-from newsspider.archive.urls import canonical_article_url
+from newsspider.archive.urls import canonical_article_url, resolve_url
 from newsspider.article import Article, NotAnArticle
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -29,6 +31,7 @@ _GB = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "gb18030", "csgb2312", "cp936", "
 _DOC_ID = re.compile(r"/(?:doc|detail)-(i?[A-Za-z0-9]+)\.(?:shtml|d\.html)")
 _WS = re.compile(r"\s+")
 _PARA_TRIM = "\u3000\xa0 \t\r\n"
+_RELATED_HEADINGS = ("相关新闻", "相关阅读", "延伸阅读", "相关报道", "相关专题")
 
 
 def normalize_charset(name: str | None) -> str | None:
@@ -50,19 +53,26 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
 
     The page's own ``<meta charset>`` wins over the HTTP header (Sina's servers have sent wrong
     headers for years), GB2312/GBK are read as GB18030, and a declared charset that the bytes do
-    not fit falls back to UTF-8, then GB18030, before anything is replaced.
+    not fit falls back to UTF-8, then GB18030, before anything is replaced. A charset known only
+    from the header comes after UTF-8: GB18030 decodes almost any bytes without an error, so a
+    UTF-8 page served as ``gb2312`` (with its meta tag beyond the sniffed head, as in browser
+    snapshots) would otherwise come out as mojibake, while GBK text is practically never valid
+    UTF-8.
     """
     if body.startswith(b"\xef\xbb\xbf"):
         return body[3:].decode("utf-8", "replace"), "utf-8"
     declared = None
+    from_header = False
     m = _META_CHARSET.search(body[:4096])
     if m:
         declared = normalize_charset(m.group(1).decode("ascii", "ignore"))
     if declared is None and content_type:
         hm = _HEADER_CHARSET.search(content_type)
         declared = normalize_charset(hm.group(1)) if hm else None
+        from_header = declared is not None
     tried = []
-    for enc in (declared, "utf-8", "gb18030"):
+    order = ("utf-8", declared, "gb18030") if from_header else (declared, "utf-8", "gb18030")
+    for enc in order:
         if enc and enc not in tried:
             tried.append(enc)
             try:
@@ -71,6 +81,26 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
                 continue
     enc = declared or "utf-8"
     return body.decode(enc, "replace"), enc
+
+
+#: the line a crawl dataset put before Sina's bytes: ``<text id="URL" title=… encoding=…>``
+_DATASET_WRAPPER = re.compile(r'\A\s*<text\s+id="([^"]*)"[^>]*>[ \t]*\r?\n?')
+_DATASET_WRAPPER_END = re.compile(r"</text>\s*\Z")
+
+
+def dataset_wrapper_url(text: str) -> str:
+    """The URL in a dataset wrapper line (``<text id="URL" …>``), or "" when there is none."""
+    m = _DATASET_WRAPPER.match(text)
+    return m.group(1) if m else ""
+
+
+def strip_dataset_wrapper(text: str) -> str:
+    """Drop the non-HTML wrapper some saved 2005 pages carry, so the page parses as what Sina
+    served (the wrapper would otherwise become an element around the whole document)."""
+    m = _DATASET_WRAPPER.match(text)
+    if not m:
+        return text
+    return _DATASET_WRAPPER_END.sub("", text[m.end() :])
 
 
 def parse_html(text: str) -> etree._Element:
@@ -91,11 +121,43 @@ def doc_id_from_url(url: str) -> str:
     return value[1:] if value.startswith("i") else value
 
 
+#: ``<!--[28,3,2762951] published at 2009-11-09 …-->``: the CMS ids of 2005-2013 pages
+_LEGACY_IDS = re.compile(r"<!--\s*\[(\d+),(\d+),(\d+)\]\s*published at")
+
+
+def legacy_doc_id(text: str) -> str:
+    """The d_id of a 2005-2013 page from its published-at comment (``[p_id,t_id,d_id]``)."""
+    m = _LEGACY_IDS.search(text[:2048])
+    return m.group(3) if m else ""
+
+
+#: the shapes of the formats below, read without strptime (which costs ~25 us a failed try)
+_FAST_DATE = re.compile(
+    r"(\d{4})(?:-(\d{1,2})-(\d{1,2})|年(\d{1,2})月(\d{1,2})日|\.(\d{1,2})\.(\d{1,2}))"
+    r"(?:[ T]?(\d{1,2}):(\d{2})(?::(\d{2}))?)?(?:([+-])(\d{2}):?(\d{2}))?"
+)
+
+
 def parse_beijing(value: str) -> datetime | None:
     """The naive formats Sina shows (Beijing time), or ISO 8601 with an offset."""
     value = _WS.sub(" ", value.strip())
     if not value:
         return None
+    m = _FAST_DATE.fullmatch(value)
+    if m:
+        g = m.groups()
+        month, day = (g[1], g[2]) if g[1] else (g[3], g[4]) if g[3] else (g[5], g[6])
+        tz = BEIJING
+        if g[10]:
+            offset = timedelta(hours=int(g[11]), minutes=int(g[12]))
+            tz = timezone(-offset if g[10] == "-" else offset)
+        try:
+            return datetime(
+                int(g[0]), int(month), int(day), int(g[7] or 0), int(g[8] or 0), int(g[9] or 0),
+                tzinfo=tz,
+            )
+        except ValueError:
+            return None
     for fmt in (
         "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M",
         "%Y.%m.%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y年%m月%d日",
@@ -111,6 +173,23 @@ def parse_beijing(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
 
 
+#: a shown date inside other text (L1/L3 date-and-source lines): 2016年05月25日10:10
+_CN_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2}):(\d{2})")
+
+
+def find_cn_date(text: str) -> tuple[datetime | None, str]:
+    """The first ``YYYY年MM月DD日 HH:MM`` in ``text`` (Beijing) and the text after it."""
+    m = _CN_DATE.search(text)
+    if not m:
+        return None, text
+    y, mo, d, h, mi = (int(g) for g in m.groups())
+    try:
+        when = datetime(y, mo, d, h, mi, tzinfo=BEIJING)
+    except ValueError:
+        return None, text
+    return when, text[m.end() :]
+
+
 def text_of(el: etree._Element | None) -> str:
     if el is None:
         return ""
@@ -121,6 +200,204 @@ def clean_paragraph(text: str) -> str:
     return strip_private_use(text).strip(_PARA_TRIM).strip()
 
 
+_EDITOR_LABEL = re.compile(r"^\s*[(（]?\s*(?:责任编辑|编辑)\s*[:：]\s*")
+#: the staff code some templates print after the editor's name (``支全明 SF099``)
+_STAFF_CODE = re.compile(r"\s+[A-Z]{1,4}\d{2,}\s*$")
+
+
+def clean_editor(text: str) -> str:
+    """``责任编辑：支全明 SF099`` -> ``支全明``: the label, brackets and staff code go."""
+    text = _EDITOR_LABEL.sub("", _WS.sub(" ", text).strip()).rstrip(")） ")
+    return _STAFF_CODE.sub("", text).strip()
+
+
+#: meta keywords that are one constant for a whole site section, not the article's
+_CONSTANT_KEYWORDS = frozenset({"财经头条,财经新闻,投资价值"})
+#: keyword items that name the site, not the article
+_SITE_KEYWORDS = frozenset({"sina.cn", "新浪", "新浪网", "新浪财经", "手机新浪网"})
+
+
+def split_keywords(raw: str) -> list[str]:
+    return [k.strip() for k in re.split(r"[,，;；]", raw) if k.strip()]
+
+
+def meta_keywords(raw: str, title: str) -> list[str]:
+    """Meta keywords unless they are the title (finance self-media, 2009 pages) or a constant
+    (财经头条's ``财经头条,财经新闻,投资价值``, mobile's ``,sina.cn``)."""
+    squeezed = _WS.sub("", raw)
+    if not squeezed or squeezed == _WS.sub("", title) or squeezed in _CONSTANT_KEYWORDS:
+        return []
+    return [k for k in split_keywords(raw) if k not in _SITE_KEYWORDS]
+
+
+# --- what is not article text --------------------------------------------------------------
+
+#: blocks inside a body whose text is never the article's (FORMAT.md keeps them in the body)
+NOISE_CLASSES = frozenset(
+    {
+        "tech-quotation", "ct_hqimg", "video-2017", "appendQr_wrap", "app-kaihu-qr",
+        "artical-player-wrap", "article-notice", "fin_art_weixin", "sinaads", "goods-card",
+        "weibo-2017", "img_descr",
+    }
+)  # fmt: skip
+NOISE_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad", "J_Article_Player"})
+_NOISE_SUDA = frozenset({"suda_1028_guba"})
+#: elements whose text a reader never sees as the article's words
+_SILENT_TAGS = frozenset(
+    {"script", "style", "noscript", "iframe", "ins", "video", "audio", "object", "embed", "table"}
+)
+_BLOCK_STOP = frozenset({"script", "style", "noscript", "iframe", "ins", "video", "audio"})
+
+
+def is_noise_block(el: etree._Element) -> bool:
+    """A block of Sina boilerplate inside a body: video players, quote charts, promos, ads."""
+    if el.tag in _BLOCK_STOP:
+        return True
+    cls = el.get("class")
+    if cls and any(c in NOISE_CLASSES for c in cls.split()):
+        return True
+    if el.get("id") in NOISE_IDS or el.get("sax-type") is not None:
+        return True
+    return el.get("data-sudaclick") in _NOISE_SUDA
+
+
+def _is_live_quote(el: etree._Element) -> bool:
+    """``span[id^=quote_]``: a stock price a browser snapshot caught mid-update, not text."""
+    ident = el.get("id")
+    return ident is not None and ident.startswith("quote_")
+
+
+def paragraph_lines(p: etree._Element) -> list[str]:
+    """The text a reader sees in one paragraph, split where it has ``<br>``.
+
+    Comments, scripts, live quote spans, tables (an ad table a 2005 page nests in a paragraph)
+    and noise blocks add nothing; the text around them stays in place.
+    """
+    lines: list[str] = []
+    buf: list[str] = []
+
+    def walk(el: etree._Element) -> None:
+        if el.text:
+            buf.append(el.text)
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):
+                if tag == "br":
+                    lines.append("".join(buf))
+                    buf.clear()
+                elif not (tag in _SILENT_TAGS or _is_live_quote(child) or is_noise_block(child)):
+                    walk(child)
+            if child.tail:
+                buf.append(child.tail)
+
+    walk(p)
+    lines.append("".join(buf))
+    return lines
+
+
+def _text_outside_links(el: etree._Element) -> str:
+    out: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if node.text:
+            out.append(node.text)
+        for child in node:
+            if isinstance(child.tag, str) and child.tag != "a":
+                walk(child)
+            if child.tail:
+                out.append(child.tail)
+
+    walk(el)
+    return "".join(out)
+
+
+def is_related_heading(p: etree._Element) -> bool:
+    """``<p><strong>相关新闻：</strong></p>``: the heading of a list of links to other articles."""
+    text = p.text_content().strip(_PARA_TRIM)
+    return len(text) <= 8 and text.startswith(_RELATED_HEADINGS)
+
+
+def is_link_only(p: etree._Element) -> bool:
+    """A paragraph whose every visible character is inside a link."""
+    if p.find(".//a") is None or not p.text_content().strip(_PARA_TRIM):
+        return False
+    return not _text_outside_links(p).strip(_PARA_TRIM)
+
+
+def walk_paragraphs(
+    container: etree._Element, region: tuple[str, str] | None = None
+) -> list[tuple[etree._Element, bool]]:
+    """Every ``<p>`` of a body in document order, outside noise blocks, each with whether it lies
+    in the CMS's own text.
+
+    ``region`` names the comments that open and close that text (L2's ``publish_helper
+    name='原始正文'`` … ``publish_helper_end``, L3's ``原始正文start`` … ``原始正文end``): when the
+    body has the opening one, only paragraphs between them are text, which leaves out the promos
+    templates append after it. Without a region every paragraph is in.
+    """
+    begin, end = region or ("", "")
+    use_region = bool(begin) and any(
+        begin in (c.text or "") for c in container.iter(etree.Comment)
+    )
+    inside = not use_region
+    found: list[tuple[etree._Element, bool]] = []
+
+    def visit(el: etree._Element) -> None:
+        nonlocal inside
+        for child in el:
+            tag = child.tag
+            if not isinstance(tag, str):
+                if use_region and tag is etree.Comment:
+                    text = child.text or ""
+                    if begin in text:
+                        inside = True
+                    elif end in text:
+                        inside = False
+                continue
+            if is_noise_block(child):
+                continue
+            if tag == "p":
+                found.append((child, inside))
+                continue
+            visit(child)
+
+    visit(container)
+    return found
+
+
+_NOISE_PREFIXES = ("原标题：", "原标题:", "责任编辑：", "责任编辑:", "免责声明：", "免责声明:")
+#: a paragraph that is only a credit line: ``来源: 尹娟`` (2005), ``（编辑：…）``
+_CREDIT_LINE = re.compile(r"^[(（]?\s*(?:来源|稿源|编辑|责任编辑)\s*[:：]\s*[^，。,;；!！?？]{1,24}[)）]?$")
+
+
+_H1 = etree.XPath("//h1")
+
+
+class Probe:
+    """What family detection looks at, read from the parsed tree with a few cheap, tag-specific
+    XPaths (a substring search over a 400 KB page costs as much as a tenth of parsing it, and
+    detection needs a dozen of them)."""
+
+    def __init__(self, url: str, root: etree._Element) -> None:
+        self.url = url
+        self.host = host_of(url)
+        self.root = root
+        self.h1_classes: set[str] = set()
+        self.h1_ids: set[str] = set()
+        for h1 in _H1(root):
+            self.h1_classes.update((h1.get("class") or "").split())
+            ident = h1.get("id")
+            if ident:
+                self.h1_ids.add(ident)
+        self._found: dict[str, bool] = {}
+
+    def has(self, xpath: str) -> bool:
+        """Does the page hold a match for ``xpath`` (compiled once, answered once)?"""
+        if xpath not in self._found:
+            self._found[xpath] = find_first(self.root, xpath) is not None
+        return self._found[xpath]
+
+
 class Page:
     """A parsed Sina page. Subclasses say where each field lives for one template family."""
 
@@ -128,15 +405,27 @@ class Page:
     #: xpath of the body container, relative to the document
     body_xpath = ""
     not_found_reason = "body container missing"
+    #: comments that open and close the CMS's own text inside the body (see walk_paragraphs)
+    text_region: tuple[str, str] | None = None
 
-    def __init__(self, url: str, body: bytes, content_type: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        body: bytes,
+        content_type: str | None = None,
+        *,
+        decoded: tuple[str, str] | None = None,
+        root: etree._Element | None = None,
+    ) -> None:
+        """``decoded`` and ``root`` let the dispatcher hand over the text it decoded and the
+        tree it parsed to pick the family, so that a page is decoded and parsed once."""
         self.url = url
-        self.text, self.encoding = decode_html(body, content_type)
-        self.root = parse_html(self.text)
+        self.text, self.encoding = decoded if decoded is not None else decode_html(body, content_type)
+        self.root = root if root is not None else parse_html(strip_dataset_wrapper(self.text))
 
     @classmethod
-    def matches(cls, url: str, head: str) -> bool:
-        """Cheap test on the URL and the decoded page text (FORMAT family detection)."""
+    def matches(cls, probe: Probe) -> bool:
+        """Cheap test on the URL and the parsed page (docs/sina-pages.md family detection)."""
         raise NotImplementedError
 
     # --- shared lookups ---
@@ -151,6 +440,8 @@ class Page:
             key = m.get("name") or m.get("property")
             if key and key not in out:
                 out[key] = (m.get("content") or "").strip()
+        for key in list(out):  # 2009 pages write ``Keywords``, ``Description``
+            out.setdefault(key.lower(), out[key])
         return out
 
     def meta(self, *names: str) -> str:
@@ -162,14 +453,19 @@ class Page:
 
     @cached_property
     def container(self) -> etree._Element:
-        el = self.first(self.body_xpath) if self.body_xpath else None
+        el = find_first(self.root, self.body_xpath) if self.body_xpath else None
         if el is None:
             raise NotAnArticle(f"{self.not_found_reason} ({self.family})", stat="no_body")
         return el
 
     @cached_property
+    def containers(self) -> list[etree._Element]:
+        """Every body container, in order (one, except on 2005 pages)."""
+        return [self.container]
+
+    @cached_property
     def rendered(self) -> Body:
-        return render_body(self.container, self.canonical_url())
+        return render_bodies(self.containers, self.canonical_url())
 
     # --- fields, overridable per family ---
     def canonical_url(self) -> str:
@@ -196,6 +492,10 @@ class Page:
     def source(self) -> tuple[str, str]:
         return "", ""
 
+    def resolve(self, href: str | None) -> str:
+        """A link as a browser follows it (protocol-relative -> https, like the article)."""
+        return resolve_url(href, self.canonical_url()) if href and href.strip() else ""
+
     def media(self) -> str:
         return self.meta("mediaid", "article:author")
 
@@ -203,21 +503,54 @@ class Page:
         return ""
 
     def keywords(self) -> list[str]:
-        raw = self.meta("keywords")
-        return [k.strip() for k in re.split(r"[,，]", raw) if k.strip()]
+        return meta_keywords(self.meta("keywords"), self.title())
 
     def breadcrumb(self) -> list[str]:
         return []
 
+    @cached_property
+    def _paragraph_roles(self) -> list[tuple[etree._Element, bool]]:
+        """Every paragraph of the body containers with whether it lies in the text region."""
+        found: list[tuple[etree._Element, bool]] = []
+        for container in self.containers:
+            found.extend(walk_paragraphs(container, self.text_region))
+        return found
+
+    @cached_property
+    def _noise_verdicts(self) -> dict[int, bool]:
+        """is_noise for each paragraph, plus the related-links block: after a "相关新闻："
+        heading, the paragraphs that are nothing but links are a list of other articles (a
+        linked sentence elsewhere in the text is the article's own, e.g. a linked lede)."""
+        verdicts: dict[int, bool] = {}
+        in_related = False
+        for p, inside in self._paragraph_roles:
+            if not inside:
+                continue
+            noise = self.is_noise(p)
+            if is_related_heading(p):
+                in_related = True
+            elif in_related and is_link_only(p):
+                noise = True
+            else:
+                in_related = False
+            verdicts[id(p)] = noise
+        return verdicts
+
+    def paragraph_elements(self) -> list[etree._Element]:
+        """The paragraphs that may hold article text (noise ones included, see is_noise)."""
+        return [p for p, inside in self._paragraph_roles if inside]
+
     def paragraphs(self) -> list[str]:
         """Article text only: paragraphs minus the lines that are not the article's words."""
         out = []
-        for p in self.container.iter("p"):
-            if self.is_noise(p):
+        verdicts = self._noise_verdicts
+        for p in self.paragraph_elements():
+            if verdicts[id(p)]:
                 continue
-            text = clean_paragraph(p.text_content())
-            if text:
-                out.append(text)
+            for line in paragraph_lines(p):
+                text = clean_paragraph(line)
+                if text:
+                    out.append(text)
         return out
 
     def is_noise(self, p: etree._Element) -> bool:
@@ -225,7 +558,11 @@ class Page:
         if "article-editor" in cls or "show_author" in cls or "article-notice" in cls:
             return True
         text = p.text_content().strip(_PARA_TRIM)
-        return text.startswith(("原标题：", "原标题:", "责任编辑：", "免责声明："))
+        return (
+            text.startswith(_NOISE_PREFIXES)
+            or _CREDIT_LINE.match(text) is not None
+            or is_related_heading(p)
+        )
 
     def original_title(self) -> str:
         for p in self.container.iter("p"):
@@ -234,13 +571,44 @@ class Page:
                 return text[4:].strip()
         return ""
 
+    def noise_images(self) -> set[str]:
+        """Images the body shows that are not the article's own pictures although body.py's
+        rules let them through: those inside paragraphs that are not article text (an app promo
+        icon in a link-only paragraph or after the CMS's end-of-text marker) and inside the
+        ``NEWSZW_HZH`` in-article ad slot."""
+        verdicts = self._noise_verdicts
+        elements = [
+            p for p, inside in self._paragraph_roles if not inside or verdicts[id(p)]
+        ]
+        for container in self.containers:
+            elements.extend(between_comments(container, "NEWSZW_HZH_BEGIN", "NEWSZW_HZH_END"))
+        if not elements:
+            return set()
+        return set(images_in(elements, self.canonical_url()))
+
+    def has_video(self) -> bool:
+        """Does the body hold a video player (the only content of a video-only article)?"""
+        for container in self.containers:
+            for el in container.iter("*"):
+                if el.tag == "video" or _is_video_block(el):
+                    return True
+        return False
+
     def extract(self) -> Article:
         title = self.title()
         if not title:
             raise NotAnArticle(f"no headline found ({self.family})", stat="no_title")
         body = self.rendered
         paragraphs = self.paragraphs()
-        if not paragraphs and not body.content_images:
+        noise = self.noise_images() if body.content_images else set()
+        images = [u for u in body.content_images if u not in noise]
+        if not paragraphs and not images:
+            if self.has_video():
+                raise NotAnArticle(
+                    f"video-only page: the body holds a video player but no text and no images"
+                    f" ({self.family})",
+                    stat="video_only",
+                )
             raise NotAnArticle(
                 f"body holds neither text nor images (video-only or empty page, {self.family})",
                 stat="empty_body",
@@ -263,10 +631,77 @@ class Page:
             breadcrumb=self.breadcrumb(),
             family=self.family,
             body=body.html,
-            images=body.content_images,
+            images=images,
             body_images=body.images,
             paragraphs=paragraphs,
         )
+
+
+_VIDEO_CLASSES = frozenset({"video-2017", "artical-player-wrap"})
+_VIDEO_IDS = frozenset({"Video_Cont", "J_Article_Player"})
+
+
+def _is_video_block(el: etree._Element) -> bool:
+    cls = el.get("class")
+    return el.get("id") in _VIDEO_IDS or bool(cls and _VIDEO_CLASSES.intersection(cls.split()))
+
+
+def between_comments(container: etree._Element, begin: str, end: str) -> list[etree._Element]:
+    """Elements that sit between a comment holding ``begin`` and one holding ``end``, in
+    document order at any depth (the markers need not be siblings)."""
+    found: list[etree._Element] = []
+    inside = False
+    for el in container.iter():
+        tag = el.tag
+        if tag is etree.Comment:
+            text = el.text or ""
+            if begin in text:
+                inside = True
+            elif end in text:
+                inside = False
+        elif inside and isinstance(tag, str):
+            found.append(el)
+    return found
+
+
+def class_xpath(tag: str, cls: str) -> str:
+    """XPath test for one class among several (``h1.main-title`` in CSS)."""
+    return f'{tag}[contains(concat(" ", normalize-space(@class), " "), " {cls} ")]'
+
+
+def texts(elements: Iterable[etree._Element]) -> list[str]:
+    """Non-empty, whitespace-squeezed texts of elements (keyword links, breadcrumb links)."""
+    return [t for t in (text_of(el) for el in elements) if t]
+
+
+_SIMPLE_PATH = re.compile(r'//([a-z0-9]+)\[@([a-z-]+)="([^"]*)"\]')
+
+
+@functools.lru_cache(maxsize=128)
+def _finder(xpath: str) -> Callable[[etree._Element], etree._Element | None]:
+    """First match of an XPath. ``//tag[@attr="value"]`` runs as ElementPath ``find``, which
+    filters by tag in C and costs a third of libxml2's XPath on Sina's pages."""
+    m = _SIMPLE_PATH.fullmatch(xpath)
+    if m:
+        path = f'.//{m.group(1)}[@{m.group(2)}="{m.group(3)}"]'
+        return lambda root: root.find(path)
+    xp = etree.XPath(xpath)
+
+    def first(root: etree._Element) -> etree._Element | None:
+        found = xp(root)
+        return found[0] if found else None
+
+    return first
+
+
+def find_first(root: etree._Element, xpath: str) -> etree._Element | None:
+    """The first element an XPath selects (fast for ``//tag[@attr="value"]``), or None."""
+    return _finder(xpath)(root)
+
+
+def compiled(xpath: str) -> Callable[[etree._Element], list[etree._Element]]:
+    """A compiled XPath: parsing an expression costs as much as running it on a small page."""
+    return etree.XPath(xpath)  # type: ignore[return-value]
 
 
 def host_of(url: str) -> str:

@@ -18,6 +18,10 @@ from newsspider.pages import extract
 
 logger = logging.getLogger(__name__)
 
+#: Signal sent with ``key``, ``url``, ``reason`` when an archived article answers 404 on a
+#: re-fetch; the archive pipeline (the one writer of the index) marks it ``gone``.
+article_gone = object()
+
 
 def failure_reason(failure: Failure) -> str:
     """A short, specific reason for a request that produced no response worth parsing."""
@@ -60,6 +64,9 @@ class ArticleSpiderBase(scrapy.Spider):
             self.crawler.stats.inc_value(f"article/{exc.stat}")
             self.record_failure(response.meta.get("article_url", response.url), str(exc))
             return
+        if not article.title.strip() and response.meta.get("roll_title"):
+            # the roll list's headline is often cut ("..."): only for a page without its own
+            article.title = response.meta["roll_title"]
         article.channel = response.meta.get("channel", article.channel)
         article.roll_ctime = response.meta.get("roll_ctime")
         article.roll_mtime = response.meta.get("roll_mtime")
@@ -68,4 +75,14 @@ class ArticleSpiderBase(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         url = failure.request.meta.get("article_url", failure.request.url)
+        known = failure.request.meta.get("known_key")
+        if known and failure.check(HttpError) and failure.value.response.status in (404, 410):
+            # an article archived before that Sina no longer serves: its post stays
+            self.crawler.stats.inc_value("newsspider/gone")
+            self.crawler.signals.send_catch_log(
+                article_gone, key=known, url=url, reason=failure_reason(failure)
+            )
+            logger.warning("gone %s: %s on a re-fetch; its post is kept", url,
+                           failure_reason(failure))  # fmt: skip
+            return
         self.record_failure(url, failure_reason(failure))

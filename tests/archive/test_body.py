@@ -75,7 +75,9 @@ def test_lazy_images() -> None:
         ' referrerpolicy="no-referrer">'
     )
     # data: placeholder in src: replaced in place
-    assert body('<img src="data:image/png;base64,AAAA" data-src="https://n.sinaimg.cn/b.webp">') == (
+    assert body(
+        '<img src="data:image/png;base64,AAAA" data-src="https://n.sinaimg.cn/b.webp">'
+    ) == (
         '<img src="https://n.sinaimg.cn/b.webp" data-src="https://n.sinaimg.cn/b.webp"'
         ' referrerpolicy="no-referrer">'
     )

@@ -56,7 +56,10 @@ def test_any_title_loads_back_normalised(title: str) -> None:
 @settings(max_examples=400, deadline=None)
 @given(titles, st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=16))
 def test_any_title_gives_one_safe_file_name(title: str, doc_id: str) -> None:
-    for name in (name_stem(title, doc_id) + ".md", with_suffix(name_stem(title, doc_id), doc_id) + ".md"):
+    for name in (
+        name_stem(title, doc_id) + ".md",
+        with_suffix(name_stem(title, doc_id), doc_id) + ".md",
+    ):
         folder = PurePosixPath("_posts", *CATS)
         path = folder / name
         assert path.parent == folder and path.name == name, "one path component"
@@ -72,8 +75,7 @@ def test_title_quoting_rules() -> None:
     assert render(Post("a", CATS, "", "x", "d", "")).splitlines()[2] == "title: 'a'"
     assert render(Post("It's", CATS, "", "x", "d", "")).splitlines()[2] == 'title: "It\'s"'
     assert (
-        render(Post("It's \"x\"", CATS, "", "x", "d", "")).splitlines()[2]
-        == "title: 'It''s \"x\"'"
+        render(Post('It\'s "x"', CATS, "", "x", "d", "")).splitlines()[2] == "title: 'It''s \"x\"'"
     )
     assert render(Post("a'\\b", CATS, "", "x", "d", "")).splitlines()[2] == "title: 'a''\\b'"
 

@@ -1,0 +1,284 @@
+"""Downloaded images on disk and in the index (FORMAT.md "Images"), without Scrapy.
+
+The Scrapy pipeline (:mod:`newsspider.images`) fetches; everything that decides what a download
+*is* lives here, so ``relink`` and the tests use the same rules: which hosts are allowed, whether
+some bytes are an image worth keeping, which path a URL gets (and keeps), and how the file lands
+on disk (atomically, never outside ``<output>/images/``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import posixpath
+import sqlite3
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from newsspider.archive.index import Index, atomic_write
+from newsspider.archive.names import image_extension, image_path, url_hash
+
+#: Sina's image and article hosts (FORMAT.md: "Sina's image and article hosts by default")
+DEFAULT_IMAGE_HOSTS = ("*.sinaimg.cn", "*.sina.com.cn", "*.sina.cn", "*.sinajs.cn")
+#: the formats kept; others are refused before Pillow decodes anything (less attack surface).
+#: Pillow's JPEG opener also returns MPO images (a JPEG with extra pictures), kept as JPEG.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+#: an animation may decode at most this many times max_pixels over all its frames
+FRAME_BUDGET = 10
+IMAGES_DIR = "images"
+
+
+class ImageRejected(ValueError):
+    """Bytes that are not kept as an image. ``reason`` is a short slug (stats, index, posts'
+    ``failed_images``); ``detail`` says what exactly, for the log line."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def host_allowed(url: str, patterns: Iterable[str]) -> bool:
+    """Is ``url`` an http(s) URL on an allowed host? ``*.example.com`` allows the domain and every
+    subdomain; anything else must match the host exactly. Ports are not considered."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return False
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        return False
+    for pattern in patterns:
+        pattern = pattern.strip().lower()
+        if not pattern:
+            continue
+        if pattern.startswith("*.") and host == pattern[2:]:
+            return True
+        if fnmatch.fnmatchcase(host, pattern):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What Pillow found in bytes that passed every check."""
+
+    format: str
+    width: int
+    height: int
+    frames: int
+
+
+def _looks_like_svg(data: bytes, content_type: str) -> bool:
+    if "svg" in content_type.lower():
+        return True
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n\f").lower()
+    return head.startswith((b"<svg", b"<?xml", b"<!doctype svg", b"<!--")) and b"<svg" in head
+
+
+def inspect_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    content_type: str = "",
+) -> ImageInfo:
+    """Decode ``data`` fully (every frame) and say what it is, or raise :class:`ImageRejected`.
+
+    Decoding, not just reading the header, is what catches a truncated JPEG, which otherwise
+    shows as a half-grey picture forever. The pixel cap is checked from the header *before*
+    any decoding, so a decompression bomb costs nothing; Pillow's own bomb check
+    (``Image.MAX_IMAGE_PIXELS``) is a backstop whose warning is turned into a refusal for this
+    call only (``catch_warnings`` restores the filters; Pillow's globals are not touched).
+    """
+    if not data:
+        raise ImageRejected("empty", "0 bytes")
+    if len(data) > max_bytes:
+        raise ImageRejected("too-large", f"{len(data)} bytes, the cap is {max_bytes}")
+    if _looks_like_svg(data, content_type):
+        raise ImageRejected("svg", "SVG is not kept (it can carry scripts)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS)) as img:
+                fmt = "JPEG" if img.format == "MPO" else str(img.format)
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise ImageRejected(
+                        "too-many-pixels", f"{width}x{height}, the cap is {max_pixels} pixels"
+                    )
+                if width <= 2 and height <= 2:
+                    raise ImageRejected("tracking-pixel", f"{width}x{height}")
+                frames = int(getattr(img, "n_frames", 1))
+                if frames * width * height > FRAME_BUDGET * max_pixels:
+                    raise ImageRejected("too-many-pixels", f"{frames} frames of {width}x{height}")
+                for frame in ImageSequence.Iterator(img):
+                    frame.load()
+    except ImageRejected:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageRejected("not-an-image", "not a JPEG, PNG, GIF or WebP image") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("too-many-pixels", str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
+        raise ImageRejected("corrupt", str(exc) or type(exc).__name__) from exc
+    return ImageInfo(fmt, width, height, frames)
+
+
+@dataclass
+class ImageRow:
+    """One row of the ``images`` table."""
+
+    url: str
+    path: str | None = None
+    status: str = "pending"
+    attempts: int = 0
+    reason: str = ""
+    bytes: int = 0
+    format: str = ""
+
+
+class ImageTable:
+    """The persistent URL -> path map and download state, in the archive index.
+
+    The path of a URL is claimed once, under a UNIQUE constraint on its lower-cased form, so two
+    URLs never share a file, not even on a case-insensitive file system, and not even when two
+    processes (a crawl and a ``fetch``) claim at the same moment: the later URL gets the hash
+    suffix (FORMAT.md), then, if that too is taken, the whole SHA-1.
+    """
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.db = index.db
+        self.root = index.state.parent
+
+    def get(self, url: str) -> ImageRow | None:
+        row = self.db.execute(
+            "SELECT url, path, status, attempts, reason, bytes, format FROM images WHERE url = ?",
+            (url,),
+        ).fetchone()
+        return ImageRow(*row) if row else None
+
+    def rows(self, urls: Iterable[str]) -> dict[str, ImageRow]:
+        found: dict[str, ImageRow] = {}
+        for url in dict.fromkeys(urls):
+            row = self.get(url)
+            if row is not None:
+                found[url] = row
+        return found
+
+    def by_path(self, path: str) -> ImageRow | None:
+        row = self.db.execute(
+            "SELECT url, path, status, attempts, reason, bytes, format FROM images "
+            "WHERE path_key = ?",
+            (path.lower(),),
+        ).fetchone()
+        return ImageRow(*row) if row else None
+
+    def on_disk(self, row: ImageRow | None) -> bool:
+        """Is this a downloaded image whose file is still there?"""
+        return bool(row and row.status == "ok" and row.path and (self.root / row.path).is_file())
+
+    def _path_free(self, url: str, path: str) -> bool:
+        holder = self.by_path(path)
+        if holder is not None:
+            return holder.url == url
+        # a file or folder nobody claimed (a user's, or a lost index's): do not overwrite it
+        return not (self.root / path).exists()
+
+    def claim(self, url: str, fmt: str) -> str:
+        """The path of ``url``: the one it already has, else the first free one of the plain
+        path, the hash-suffixed path and a full-SHA-1 name, recorded before anything is written."""
+        row = self.get(url)
+        if row is not None and row.path:
+            return row.path
+        plain = image_path(url, fmt)
+        hashed = image_path(url, fmt, force_hash=True)
+        # last resort, for the (astronomically rare) URL whose 8-digit hash path is taken too
+        full = f"{posixpath.dirname(hashed)}/-{hashlib.sha1(url.encode('utf-8')).hexdigest()}"
+        full += image_extension(fmt)
+        for candidate in dict.fromkeys((plain, hashed, full)):
+            if not self._path_free(url, candidate):
+                continue
+            try:
+                self.db.execute(
+                    "INSERT INTO images (url, path, path_key, updated) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(url) DO UPDATE SET path = excluded.path, "
+                    "path_key = excluded.path_key WHERE images.path IS NULL",
+                    (url, candidate, candidate.lower(), _now()),
+                )
+            except sqlite3.IntegrityError:
+                continue  # another URL took it between the check and the insert
+            row = self.get(url)
+            if row is not None and row.path:
+                return row.path
+        raise ImageRejected("cannot-store", f"no free path for {url} (tried {plain})")
+
+    def mark_ok(self, url: str, *, nbytes: int, fmt: str) -> None:
+        self.db.execute(
+            "UPDATE images SET status = 'ok', reason = '', bytes = ?, format = ?, updated = ? "
+            "WHERE url = ?",
+            (nbytes, fmt, _now(), url),
+        )
+        self._journal(url)
+
+    def mark_failed(self, url: str, reason: str) -> int:
+        """Count one failed attempt; returns the attempts so far."""
+        self.db.execute(
+            "INSERT INTO images (url, status, attempts, reason, updated) "
+            "VALUES (?, 'failed', 1, ?, ?) ON CONFLICT(url) DO UPDATE SET status = 'failed', "
+            "attempts = images.attempts + 1, reason = excluded.reason, updated = excluded.updated",
+            (url, reason, _now()),
+        )
+        self._journal(url)
+        row = self.get(url)
+        return row.attempts if row else 1
+
+    def _journal(self, url: str) -> None:
+        row = self.get(url)
+        if row is not None:
+            self.index.journal({"table": "images", **row.__dict__})
+
+    def local_paths(self, urls: Iterable[str]) -> dict[str, str]:
+        """URL -> relative path of every one of ``urls`` that is downloaded and on disk."""
+        return {u: r.path for u, r in self.rows(urls).items() if self.on_disk(r) and r.path}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def store_image(root: Path, rel_path: str, data: bytes, *, fsync: bool = False) -> Path:
+    """Write ``data`` unchanged at ``root/rel_path`` atomically (temp file, then rename).
+
+    Refuses any path that resolves outside ``root/images`` (a symlinked folder included): the
+    name rules already prevent it, this makes it a checked property rather than a hope.
+    """
+    base = (root / IMAGES_DIR).resolve()
+    resolved = (root / rel_path).resolve()  # symlinks followed as far as the path exists
+    if not resolved.is_relative_to(base) or resolved == base:
+        raise ImageRejected("cannot-store", f"{rel_path} resolves outside {base}")
+    resolved.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(resolved, data, fsync=fsync)
+    return resolved
+
+
+__all__ = [
+    "DEFAULT_IMAGE_HOSTS",
+    "ImageInfo",
+    "ImageRejected",
+    "ImageRow",
+    "ImageTable",
+    "host_allowed",
+    "inspect_image",
+    "store_image",
+    "url_hash",
+]

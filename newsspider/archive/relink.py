@@ -1,0 +1,126 @@
+"""Switch an archive's posts between local and remote image links, without fetching anything.
+
+``newsspider relink`` runs this. The result must be the bytes a fresh crawl in that mode would
+write, so the same two operations :meth:`Archive.post_text` applies are applied to the post as it
+is on disk: :func:`relink_images` on the body and the same mapping on headimg/thumbnail. Posts
+are brace-escaped (``{`` -> ``&#123;``); every ``&#123;`` in a post this project wrote stands
+for a ``{`` (the body serialiser keeps a literal ``&#123;`` as ``&amp;#123;``), so unescaping,
+relinking and escaping again is exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsspider.archive.body import relink_images
+from newsspider.archive.images import ImageTable
+from newsspider.archive.index import Index, Record, atomic_write
+from newsspider.archive.post import escape_braces, single_quote
+
+#: the two front-matter lines that hold the head image (FORMAT.md "headimg and thumbnail")
+_IMAGE_LINE = re.compile(r"^(headimg|thumbnail): '((?:[^']|'')*)'$", re.MULTILINE)
+_FRONT_END = "\n---\n\n"
+
+
+def unescape_braces(text: str) -> str:
+    return text.replace("&#123;", "{").replace("&#125;", "}")
+
+
+def link_prefix(image_prefix: str) -> str:
+    """The prefix :class:`~newsspider.archive.store.Archive` puts before ``images/...``."""
+    return image_prefix.rstrip("/") + "/"
+
+
+def relink_post(text: str, mapping: dict[str, str]) -> str:
+    """``text`` (a whole post, braces escaped) with every ``img@src`` and the headimg/thumbnail
+    value found in ``mapping`` replaced. Nothing else changes, byte for byte."""
+    if not mapping:
+        return text
+    end = text.find(_FRONT_END)
+    if end < 0:
+        return text
+    head, body = text[: end + len(_FRONT_END)], text[end + len(_FRONT_END) :]
+
+    def image_line(m: re.Match[str]) -> str:
+        value = unescape_braces(m.group(2)).replace("''", "'")
+        new = mapping.get(value)
+        if new is None:
+            return m.group()
+        return f"{m.group(1)}: " + escape_braces(single_quote(new))
+
+    head = _IMAGE_LINE.sub(image_line, head)
+    body = escape_braces(relink_images(unescape_braces(body), mapping))
+    return head + body
+
+
+@dataclass
+class RelinkReport:
+    """What ``relink`` did; ``missing`` lists posts the index names but the disk lacks."""
+
+    changed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    missing: list[str] = field(default_factory=list)
+
+
+def links_for(
+    rec: Record, table: ImageTable, mode: str, prefix: str
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(mapping to apply, local_images, failed_images) for one article, from the images table.
+
+    ``local`` links every image that is downloaded and on disk (what a crawl would link);
+    ``remote`` (and ``off``) maps every local link this archive can have written back to its URL.
+    """
+    urls = list(dict.fromkeys(rec.images or []))
+    rows = table.rows(urls)
+    local = {u: r.path for u, r in rows.items() if table.on_disk(r) and r.path}
+    failed = {u: (rec.failed_images or {}).get(u) or r.reason or "failed"
+              for u, r in rows.items() if u not in local and r.status == "failed"}  # fmt: skip
+    if mode == "local":
+        mapping = {u: prefix + p for u, p in local.items()}
+    else:
+        mapping = {prefix + r.path: u for u, r in rows.items() if r.path}
+    return mapping, local, failed
+
+
+def relink_archive(
+    output: str | Path, mode: str, *, image_prefix: str = "/", fsync: bool = False
+) -> RelinkReport:
+    """Relink every post the index knows (imported posts keep their original bytes, as a crawl
+    keeps them) and record the new content hash and image maps in the index."""
+    if mode not in ("local", "remote", "off"):
+        raise ValueError(f"mode must be local, remote or off, not {mode!r}")
+    root = Path(output)
+    index = Index(root)
+    table = ImageTable(index)
+    prefix = link_prefix(image_prefix)
+    report = RelinkReport()
+    try:
+        for rec in list(index.records()):
+            if not rec.path or rec.status in ("pending", "imported"):
+                report.skipped += 1
+                continue
+            target = root / rec.path
+            if not target.is_file():
+                report.missing.append(rec.path)
+                continue
+            mapping, local, failed = links_for(rec, table, mode, prefix)
+            old = target.read_bytes()
+            new = relink_post(old.decode("utf-8"), mapping).encode("utf-8")
+            if new != old:
+                atomic_write(target, new, fsync=fsync)
+                report.changed += 1
+            else:
+                report.unchanged += 1
+            digest = hashlib.sha256(new).hexdigest()
+            if (digest, local, failed) != (rec.content_hash, rec.local_images, rec.failed_images):
+                rec.content_hash = digest
+                rec.local_images = local
+                rec.failed_images = failed
+                index.put(rec)
+    finally:
+        index.close()
+    return report

@@ -1,0 +1,91 @@
+"""``newsspider index check|import``: look after the archive index under ``<output>/.newsspider``.
+
+(``index failed``, listing failed URLs for a retry, belongs to a later issue: add it as one more
+sub-command in :func:`register`.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
+    p = add("index", cmd_index, "check, repair or extend the archive index")
+    sub = p.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+
+    c = sub.add_parser("check", help="verify the index against the posts on disk (exit 1 if not)",
+                       description="Report posts missing on disk, posts the index does not "
+                       "know (orphaned), content hash mismatches and index rows that disagree "
+                       "with the journal. Exit 1 when any is found.")  # fmt: skip
+    c.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    c.add_argument("--repair", action="store_true",
+                   help="rebuild the index from the journal and the posts on disk (a missing "
+                   "post is marked for re-fetch)")  # fmt: skip
+    c.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")
+
+    i = sub.add_parser("import", help="adopt posts already in this format into the index",
+                       description="Copy posts of an existing archive (for example a clone of "
+                       "the original one) into _posts/<their categories>/ and record them, so "
+                       "that a crawl reaching one of them records its URL against that post "
+                       "instead of writing a second one.")  # fmt: skip
+    i.add_argument("source", metavar="DIR", help="folder holding the posts (searched recursively)")
+    i.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    i.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")
+
+
+def _channels(args: argparse.Namespace) -> Any:
+    from newsspider.archive.channels import ChannelError, load_channels
+    from newsspider.cli import UsageError
+
+    try:
+        return load_channels(args.channels)
+    except ChannelError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError
+
+    if args.index_command == "import":
+        return _import(args, EXIT_OK, EXIT_FAILED, UsageError)
+    return _check(args, EXIT_OK, EXIT_FAILED, UsageError)
+
+
+def _check(args: argparse.Namespace, ok: int, failed: int, usage: type[Exception]) -> int:
+    from newsspider.archive.maintenance import check, repair
+
+    output = Path(args.output)
+    if not output.is_dir():
+        raise usage(f"--output {output}: no such folder")
+    problems = check(output)
+    for problem in problems:
+        print(problem, file=sys.stderr if args.repair else sys.stdout)
+    if not args.repair:
+        print(f"newsspider: index check: {len(problems)} problem(s)", file=sys.stderr)
+        return failed if problems else ok
+    for note in repair(output, _channels(args)):
+        print(f"repaired: {note}")
+    left = check(output)
+    for problem in left:
+        print(f"still: {problem}")
+    print(f"newsspider: index repair: {len(problems)} problem(s) found, {len(left)} left",
+          file=sys.stderr)  # fmt: skip
+    return failed if left else ok
+
+
+def _import(args: argparse.Namespace, ok: int, failed: int, usage: type[Exception]) -> int:
+    from newsspider.archive.maintenance import import_posts
+
+    source = Path(args.source)
+    if not source.is_dir():
+        raise usage(f"{source}: no such folder")
+    report = import_posts(source, Path(args.output), _channels(args))
+    for src, reason in report.skipped:
+        print(f"skipped: {src}: {reason}", file=sys.stderr)
+    print(f"newsspider: imported {len(report.imported)}, already imported "
+          f"{len(report.already)}, skipped {len(report.skipped)}", file=sys.stderr)  # fmt: skip
+    return failed if report.skipped else ok

@@ -1,0 +1,310 @@
+"""The images pipeline: download every image a post shows, keep the bytes exact, record where.
+
+Built on Scrapy's :class:`~scrapy.pipelines.files.FilesPipeline`, not its ``ImagesPipeline``,
+which re-encodes everything to JPEG (flattening animated GIFs and losing PNG transparency):
+FORMAT.md wants the original bytes. Pillow only *inspects* them (:func:`inspect_image`).
+
+The stored path depends on the format Pillow detects, so it is known only after the download;
+the path is then claimed in the archive index's ``images`` table, which is also what makes an
+image already on disk (from an earlier run or another article) skip the network, and what bounds
+the retries of one that failed. Everything decided without Scrapy lives in
+:mod:`newsspider.archive.images`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request, Response
+from scrapy.http.request import NO_CALLBACK
+from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, MediaPipeline
+from twisted.python.failure import Failure
+from w3lib.url import safe_url_string
+
+from newsspider.archive.images import (
+    DEFAULT_IMAGE_HOSTS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    ImageRejected,
+    ImageTable,
+    host_allowed,
+    inspect_image,
+    store_image,
+)
+from newsspider.archive.index import Index
+from newsspider.archive.names import image_path
+from newsspider.article import Article
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: request.meta flag on every image request (for middlewares and tests that want to tell)
+IMAGE_META = "newsspider_image"
+
+
+try:  # the exception MediaPipeline treats as expected: no ERROR line with a traceback
+    from scrapy.pipelines.media import _MediaRequestFiltered as _ExpectedFailure
+except ImportError:  # pragma: no cover - a Scrapy without it logs each failure twice
+    _ExpectedFailure = FileException  # type: ignore[misc,assignment]
+
+
+class ImageFailed(_ExpectedFailure):
+    """An image that was not kept; its post keeps the remote URL. Already logged (one WARNING
+    line naming the URL and the reason) and counted, so MediaPipeline must not log it again."""
+
+    def __init__(self, url: str, reason: str, detail: str = "") -> None:
+        super().__init__(f"{url}: {reason}" + (f" ({detail})" if detail else ""))
+        self.url = url
+        self.reason = reason
+        self.detail = detail
+
+
+def _download_failure_reason(exc: BaseException) -> tuple[str, str]:
+    """A slug and a detail for a download that produced no response."""
+    name = type(exc).__name__
+    message = str(exc)
+    if "max size" in message:
+        return "too-large", message
+    if isinstance(exc, IgnoreRequest):
+        return "refused", message or name  # robots.txt, an offsite filter...
+    if "Timeout" in name or "TimedOut" in name:
+        return "timeout", message or name
+    return "download-error", f"{name}: {message}" if message else name
+
+
+class ImagesPipeline(FilesPipeline):
+    """Downloads ``Article.body_images`` into ``<NEWSSPIDER_OUTPUT>/images/`` and fills
+    ``local_images`` (URL -> ``images/...``) and ``failed_images`` (URL -> reason).
+
+    Disabled when ``NEWSSPIDER_IMAGES`` is ``off``; ``local`` and ``remote`` both download (the
+    archive pipeline decides how posts link them). A failed image never drops the article.
+    """
+
+    MEDIA_NAME = "image"
+
+    def __init__(self, store_uri: str | PathLike[str], *, crawler: Crawler) -> None:
+        super().__init__(store_uri, crawler=crawler)
+        s = crawler.settings
+        self.root = Path(store_uri)
+        self.hosts: list[str] = s.getlist("NEWSSPIDER_IMAGE_HOSTS") or list(DEFAULT_IMAGE_HOSTS)
+        self.max_bytes = s.getint("NEWSSPIDER_IMAGE_MAX_BYTES", DEFAULT_MAX_BYTES)
+        self.max_pixels = s.getint("NEWSSPIDER_IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+        self.max_attempts = s.getint("NEWSSPIDER_IMAGE_MAX_ATTEMPTS", 3)
+        self.max_redirects = s.getint("REDIRECT_MAX_TIMES", 20)
+        self.fsync = s.getbool("NEWSSPIDER_FSYNC")
+        self.index: Index | None = None
+        self.table: ImageTable | None = None
+        #: id(item) -> the URLs requested for it, in order (results come back in that order)
+        self._requested: dict[int, list[str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        s = crawler.settings
+        if s.get("NEWSSPIDER_IMAGES", "local") == "off":
+            raise NotConfigured("NEWSSPIDER_IMAGES is off: no image is downloaded")
+        return cls(s.get("NEWSSPIDER_OUTPUT") or "output", crawler=crawler)
+
+    def open_spider(self) -> None:
+        super().open_spider()
+        self.index = Index(self.root)
+        self.table = ImageTable(self.index)
+
+    def close_spider(self) -> None:
+        if self.index is not None:
+            self.index.close()
+            self.index = self.table = None
+
+    def _table(self) -> ImageTable:
+        if self.table is None:
+            raise RuntimeError("ImagesPipeline used before open_spider")
+        return self.table
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, count)
+
+    def _record_failure(self, url: str, reason: str, detail: str, *, attempt: bool) -> None:
+        """Log (image URL and reason), count (``images/failed/<reason>``) and, for a real
+        attempt, remember it in the index so later runs retry a bounded number of times."""
+        attempts = self._table().mark_failed(url, reason) if attempt else 0
+        suffix = f" (attempt {attempts} of {self.max_attempts})" if attempt else ""
+        logger.warning("image not kept: %s: %s%s%s", url, reason, f": {detail}" if detail else "",
+                       suffix)  # fmt: skip
+        self._inc(f"images/failed/{reason}")
+
+    def _fail(self, url: str, reason: str, detail: str = "") -> ImageFailed:
+        self._record_failure(url, reason, detail, attempt=True)
+        return ImageFailed(url, reason, detail)
+
+    # --- MediaPipeline hooks -------------------------------------------------------------------
+
+    def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
+        """One request per image not yet on disk; what needs no request is settled here.
+
+        Refused hosts and images that failed ``NEWSSPIDER_IMAGE_MAX_ATTEMPTS`` times already go
+        straight to ``failed_images``; images on disk straight to ``local_images``.
+        """
+        if not isinstance(item, Article):
+            return []
+        table = self._table()
+        item.local_images = {}
+        item.failed_images = {}
+        requests: list[Request] = []
+        for url in dict.fromkeys(item.body_images):
+            if not host_allowed(url, self.hosts):
+                self._record_failure(url, "disallowed-host", "not in NEWSSPIDER_IMAGE_HOSTS",
+                                     attempt=False)  # fmt: skip
+                item.failed_images[url] = "disallowed-host"
+                continue
+            row = table.get(url)
+            if row is not None and row.path and table.on_disk(row):
+                item.local_images[url] = row.path
+                self._inc("images/uptodate")
+                continue
+            if row is not None and row.status == "failed" and row.attempts >= self.max_attempts:
+                item.failed_images[url] = row.reason or "failed"
+                self._inc("images/given_up")
+                logger.debug("image given up after %d attempts: %s: %s", row.attempts, url,
+                             row.reason)  # fmt: skip
+                continue
+            requests.append(self._request(url, referer=item.url))
+        self._requested[id(item)] = [r.url for r in requests]
+        return requests
+
+    def _request(self, url: str, *, referer: str) -> Request:
+        """The article page as Referer (what a browser showing the page would send); redirects
+        are followed here, not by RedirectMiddleware, so each hop is checked before it is sent."""
+        return Request(
+            url,
+            headers={"Referer": referer} if referer else None,
+            callback=NO_CALLBACK,
+            dont_filter=True,
+            meta={IMAGE_META: True, "dont_redirect": True, "download_maxsize": self.max_bytes},
+        )
+
+    def media_to_download(
+        self, request: Request, info: MediaPipeline.SpiderInfo, *, item: Any = None
+    ) -> None:
+        """Always download: get_media_requests already skipped what is on disk (its path
+        depends on the format, so FilesPipeline's stat of a precomputed path cannot tell)."""
+        return None
+
+    def file_path(
+        self,
+        request: Request,
+        response: Response | None = None,
+        info: MediaPipeline.SpiderInfo | None = None,
+        *,
+        item: Any = None,
+    ) -> str:
+        """The path an image has (from the index) or would get (from the downloaded bytes'
+        format, before any collision suffix). Without either it cannot be known."""
+        row = self.table.get(request.url) if self.table is not None else None
+        if row is not None and row.path:
+            return row.path
+        if response is None:
+            raise ValueError(f"the path of {request.url} depends on its format: download first")
+        fmt = inspect_image(response.body, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        return image_path(request.url, fmt.format)
+
+    def media_failed(
+        self, failure: Failure, request: Request, info: MediaPipeline.SpiderInfo
+    ) -> Any:
+        """No response at all (timeout, reset, robots.txt, size cap): one failed attempt."""
+        if isinstance(failure.value, ImageFailed):
+            raise failure.value  # from media_downloaded: already recorded
+        reason, detail = _download_failure_reason(failure.value)
+        raise self._fail(request.url, reason, detail) from failure.value
+
+    async def _follow_redirects(self, response: Response, request: Request) -> Response:
+        """Follow 3xx answers while every target is http(s) on an allowed host."""
+        hops = 0
+        while response.status in REDIRECT_STATUSES:
+            location = response.headers.get("Location")
+            if not location:
+                break
+            if hops >= self.max_redirects:
+                raise ImageRejected("too-many-redirects", f"more than {self.max_redirects}")
+            target = urljoin(response.url, safe_url_string(location.decode("latin-1")))
+            if not host_allowed(target, self.hosts):
+                raise ImageRejected("disallowed-redirect", f"redirected to {target}")
+            hops += 1
+            try:
+                response = await self.crawler.engine.download_async(
+                    request.replace(url=target, method="GET", body=b"")
+                )
+            except Exception as exc:
+                raise ImageRejected(*_download_failure_reason(exc)) from exc
+        return response
+
+    async def media_downloaded(
+        self,
+        response: Response,
+        request: Request,
+        info: MediaPipeline.SpiderInfo,
+        *,
+        item: Any = None,
+    ) -> FileInfo:
+        """Check, place and store one downloaded image; any refusal is an :class:`ImageFailed`."""
+        url = request.url
+        table = self._table()
+        try:
+            response = await self._follow_redirects(response, request)
+            if response.status != 200:
+                raise ImageRejected(
+                    f"http-{response.status}", "" if response.url == url else response.url
+                )
+            content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+            body = response.body
+            found = inspect_image(
+                body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
+                content_type=content_type,
+            )  # fmt: skip
+            path = table.claim(url, found.format)
+            store_image(self.root, path, body, fsync=self.fsync)
+        except ImageRejected as exc:
+            raise self._fail(url, exc.reason, exc.detail) from exc
+        except OSError as exc:
+            raise self._fail(url, "cannot-store", str(exc)) from exc
+        table.mark_ok(url, nbytes=len(body), fmt=found.format)
+        self._inc("images/downloaded")
+        self._inc("images/bytes", len(body))
+        logger.debug("image stored: %s -> %s (%s, %d frames)", url, path, found.format,
+                     found.frames)  # fmt: skip
+        return {
+            "url": url,
+            "path": path,
+            "checksum": hashlib.sha1(body).hexdigest(),
+            "status": "downloaded",
+        }
+
+    def item_completed(
+        self, results: list[FileInfoOrError], item: Any, info: MediaPipeline.SpiderInfo
+    ) -> Any:
+        """Fill ``local_images``/``failed_images`` from this item's downloads. Failures were
+        logged where they happened; the item always goes on to the archive."""
+        urls = self._requested.pop(id(item), [])
+        if not isinstance(item, Article):
+            return item
+        for n, (ok, value) in enumerate(results):
+            url = urls[n] if n < len(urls) else ""
+            if ok and value:
+                item.local_images[value["url"]] = value["path"]
+            elif not ok:
+                exc = value.value if isinstance(value, Failure) else value
+                if isinstance(exc, ImageFailed):
+                    item.failed_images[exc.url] = exc.reason
+                elif url:
+                    item.failed_images[url] = "download-error"
+        return item

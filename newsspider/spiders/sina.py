@@ -1,0 +1,245 @@
+"""``sina``: crawl channels through the roll API, incrementally (``scrapy crawl sina -a
+channel=china``).
+
+Routing only: roll answers are read by :mod:`newsspider.roll`, pages by the page objects, posts
+written by the archive pipeline. What this spider decides is *what to request*:
+
+- Channels are crawled one after another, in the order given, and a channel's pages one after
+  another, so that "the first channel" an article is reached through is well defined (it is filed
+  there) and so that each page can decide whether the next one is worth reading.
+- Each roll item is looked up in the archive index *before* its request is made: an archived
+  article is skipped unless the list's ``mtime`` is newer than the one stored (or ``refresh``).
+- A channel stops at ``pages``, at the first item older than ``since``, at the end of the list,
+  or when a whole page held only articles already archived (the incremental stop); the crawl
+  stops at ``limit`` article requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from newsspider.archive.channels import Channel, load_channels
+from newsspider.archive.index import Index, Record
+from newsspider.roll import RollError, RollItem, parse_roll, parse_when
+from newsspider.spiders.base import ArticleSpiderBase, failure_reason
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+#: a list that never ends (an API gone wrong) must not keep a crawl going for ever
+MAX_PAGES = 1000
+#: index statuses whose post is on disk and good: skipped unless the list says it changed
+SETTLED = frozenset({"archived", "imported", "gone"})
+#: the roll API is served to Sina's own list pages; RSSHub sends the same
+ROLL_HEADERS = {"Referer": "https://finance.sina.com.cn/"}
+
+
+def _flag(value: object) -> bool:
+    """``-a refresh=1`` arrives as text."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _count(value: object, name: str) -> int | None:
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be a positive number, not {value!r}")
+    return number
+
+
+def _stamp(rfc1123: str) -> int | None:
+    try:
+        return int(parsedate_to_datetime(rfc1123).timestamp()) if rfc1123 else None
+    except (TypeError, ValueError):
+        return None
+
+
+class SinaSpider(ArticleSpiderBase):
+    name = "sina"
+
+    def __init__(
+        self,
+        channel: str = "",
+        pages: str | int | None = None,
+        limit: str | int | None = None,
+        since: str = "",
+        until: str = "",
+        refresh: str | bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.channel_keys = [c for c in re.split(r"[,\s]+", channel or "") if c]
+        self.max_pages = _count(pages, "pages")
+        self.limit = _count(limit, "limit")
+        self.since = int(parse_when(since).timestamp()) if since else None
+        self.until = int(parse_when(until, end=True).timestamp()) if until else None
+        self.refresh = _flag(refresh)
+        self.channels: list[Channel] = []
+        self.index: Index | None = None
+        #: keys (doc id, else URL) requested in this run: a second channel's copy is skipped
+        self.requested: set[str] = set()
+        self.articles_requested = 0
+        self.pages_read = 0
+        #: channel key -> why its pagination ended, for the summary
+        self.stop_reasons: dict[str, str] = {}
+        self._limit_hit = False
+
+    # --- set-up ---
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        table = load_channels(self.settings.get("NEWSSPIDER_CHANNELS_FILE"))
+        keys = self.channel_keys or [self.settings.get("NEWSSPIDER_CHANNEL", "china")]
+        unknown = [k for k in keys if k not in table]
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)} (known: {', '.join(table)})")
+        self.channels = [table[k] for k in dict.fromkeys(keys)]
+        self.refresh = self.refresh or self.settings.getbool("NEWSSPIDER_REFRESH")
+        self.index = Index(self.settings.get("NEWSSPIDER_OUTPUT", "output"))
+        yield self.roll_request(0, 1)
+
+    def closed(self, reason: str) -> None:
+        if self.index is not None:
+            self.index.close()
+
+    def roll_request(self, channel_no: int, page: int) -> scrapy.Request:
+        channel = self.channels[channel_no]
+        return scrapy.Request(
+            channel.roll_url(page, PAGE_SIZE),
+            callback=self.parse_roll,
+            errback=self.roll_failed,
+            headers=ROLL_HEADERS,
+            # the next page is what decides whether to go on: ahead of queued article pages
+            priority=10,
+            meta={"channel_no": channel_no, "roll_page": page},
+        )
+
+    # --- the decisions ---
+    def lookup(self, item: RollItem) -> Record | None:
+        assert self.index is not None
+        rec = self.index.get(item.doc_id) if item.doc_id else None
+        return rec or self.index.by_url(item.url)
+
+    def wanted(self, item: RollItem, rec: Record | None) -> str:
+        """Why to request this item ("new", "retry", "refresh", "modified"), or "" to skip it."""
+        if rec is None:
+            return "new"
+        if rec.status not in SETTLED:
+            return "retry"  # pending, failed, or marked for re-fetch by `index check --repair`
+        if self.refresh:
+            return "refresh"
+        stored = rec.roll_mtime or _stamp(rec.last_archived)
+        if item.mtime and stored and item.mtime > stored:
+            return "modified"
+        return ""
+
+    def parse_roll(self, response: Response) -> Iterator[scrapy.Request]:
+        channel_no, page = response.meta["channel_no"], response.meta["roll_page"]
+        channel = self.channels[channel_no]
+        stats = self.crawler.stats
+        assert stats is not None
+        self.pages_read += 1
+        stats.inc_value("roll/pages")
+        try:
+            roll = parse_roll(response.body)
+        except RollError as exc:
+            stats.inc_value(f"roll/error/{exc.stat}")
+            self.record_failure(response.url, f"roll API: {exc.reason}", stat="roll_failed")
+            yield from self.end_channel(channel_no, f"page {page}: unusable roll answer")
+            return
+        for stat, message in roll.problems:
+            stats.inc_value(f"roll/bad_item/{stat}")
+            logger.warning("roll %s page %d: skipped an item: %s", channel.key, page, message)
+
+        candidates = new = 0
+        older = False
+        for item in roll.items:
+            if self.until is not None and item.ctime and item.ctime > self.until:
+                stats.inc_value("crawl/skipped_until")
+                continue
+            if self.since is not None and item.ctime and item.ctime < self.since:
+                older = True
+                stats.inc_value("crawl/skipped_since")
+                continue
+            if self._limit_hit:
+                break
+            candidates += 1
+            if item.key in self.requested:
+                stats.inc_value("crawl/skipped_duplicate")
+                continue
+            rec = self.lookup(item)
+            why = self.wanted(item, rec)
+            if not why:
+                stats.inc_value("crawl/skipped_archived")
+                continue
+            new += 1
+            self.requested.add(item.key)
+            self.articles_requested += 1
+            stats.inc_value("crawl/requested")
+            stats.inc_value(f"crawl/requested/{why}")
+            yield self.article_request(
+                item.url,
+                channel.key,
+                roll_ctime=item.ctime,
+                roll_mtime=item.mtime,
+                roll_title=item.title,
+                known_key=rec.key if rec is not None else None,
+            )
+            if self.limit is not None and self.articles_requested >= self.limit:
+                self._limit_hit = True
+        logger.info(
+            "roll %s page %d: %d items, %d requested, %d already archived or seen, %d broken",
+            channel.key, page, len(roll.items), new, candidates - new, len(roll.problems),
+        )  # fmt: skip
+
+        stop = ""
+        if self._limit_hit:
+            stop = f"--limit {self.limit} reached"
+        elif older:
+            stop = "reached items older than --since"
+        elif roll.raw_count == 0:
+            stop = "end of the list (empty page)"
+            if page == 1:
+                stats.inc_value("roll/error/empty")
+                logger.warning("roll %s page 1 is empty: %s", channel.key, response.url)
+        elif candidates and not new:
+            stop = "a whole page already archived (incremental stop)"
+        elif self.max_pages is not None and page >= self.max_pages:
+            stop = f"--pages {self.max_pages} read"
+        elif roll.total is not None and page * PAGE_SIZE >= roll.total:
+            stop = "end of the list (total reached)"
+        elif page >= MAX_PAGES:
+            stop = f"safety cap of {MAX_PAGES} pages"
+        if stop:
+            yield from self.end_channel(channel_no, f"page {page}: {stop}")
+        else:
+            yield self.roll_request(channel_no, page + 1)
+
+    def end_channel(self, channel_no: int, reason: str) -> Iterator[scrapy.Request]:
+        """Record why this channel ended and start the next one (unless the limit is reached)."""
+        key = self.channels[channel_no].key
+        self.stop_reasons[key] = reason
+        logger.info("roll %s: stopped at %s", key, reason)
+        if channel_no + 1 < len(self.channels) and not self._limit_hit:
+            yield self.roll_request(channel_no + 1, 1)
+
+    def roll_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        request = failure.request  # type: ignore[attr-defined]
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("roll/error/fetch")
+        self.record_failure(request.url, f"roll API: {failure_reason(failure)}", stat="roll_failed")
+        yield from self.end_channel(
+            request.meta["channel_no"], f"page {request.meta['roll_page']}: roll API failed"
+        )
