@@ -47,11 +47,22 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
         overrides["NEWSSPIDER_COMPACT_BODY"] = True
     if getattr(args, "replay", None):
         replay = Path(args.replay)
-        if not (replay / "MANIFEST.tsv").is_file():
-            raise UsageError(f"--replay {replay}: no MANIFEST.tsv there (see REPLAY.md)")
+        is_warc = replay.is_file() and replay.name.lower().endswith((".warc", ".warc.gz"))
+        if not is_warc and not (replay / "MANIFEST.tsv").is_file():
+            raise UsageError(
+                f"--replay {replay}: neither a .warc/.warc.gz file nor a directory with a "
+                "MANIFEST.tsv (see REPLAY.md)"
+            )
         overrides["NEWSSPIDER_REPLAY_DIR"] = str(replay)
     if getattr(args, "record", None):
         overrides["NEWSSPIDER_RECORD_DIR"] = args.record
+    if getattr(args, "record_warc", None):
+        warc = Path(args.record_warc)
+        if warc.is_dir():
+            raise UsageError(f"--record-warc {warc}: is a directory; name a .warc.gz file")
+        if getattr(args, "replay", None) and warc.resolve() == Path(args.replay).resolve():
+            raise UsageError(f"--record-warc {warc}: is the WARC being replayed")
+        overrides["NEWSSPIDER_RECORD_WARC"] = str(warc)
     overrides.update(extra)
     for pair in getattr(args, "set", None) or []:
         key, sep, value = pair.partition("=")
@@ -171,11 +182,19 @@ def _common(p: argparse.ArgumentParser, *, archive: bool = True) -> None:
             help="local: download and link local copies (default); remote: download, keep "
             "remote links; off: download nothing",
         )
-        p.add_argument("--compact-body", action="store_true",
-                       help="drop blank body lines so Markdown renders the body as HTML")  # fmt: skip
+        p.add_argument(
+            "--compact-body",
+            action="store_true",
+            help="drop blank body lines so Markdown renders the body as HTML",
+        )
     p.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")
-    p.add_argument("--replay", metavar="DIR", help="answer every request from a saved crawl")
+    p.add_argument("--replay", metavar="DIR|WARC",
+                   help="answer every request from a saved crawl: a replay directory or a "
+                   ".warc/.warc.gz file")  # fmt: skip
     p.add_argument("--record", metavar="DIR", help="save every response into a replay directory")
+    p.add_argument("--record-warc", metavar="FILE",
+                   help="append every request and response to a WARC file (gzip unless FILE "
+                   "ends in .warc)")  # fmt: skip
     p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE",
                    help="override a Scrapy setting")  # fmt: skip
     p.add_argument("--log-level", default="ERROR", help="Scrapy log level (default: ERROR)")

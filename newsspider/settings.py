@@ -16,7 +16,7 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4  # a news site, not a load test
 DOWNLOAD_DELAY = 0.25
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # the largest Sina article page is ~0.5 MB; images are capped below
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # Sina article pages are < 1 MB; images have their own cap
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3  # timeouts, resets, 5xx and 429 are what a news site really produces
@@ -38,6 +38,9 @@ DOWNLOADER_MIDDLEWARES = {
     "newsspider.middlewares.ReplayDownloaderMiddleware": 875,
     # record after decompression, so saved bodies are the served bytes decoded (REPLAY.md)
     "newsspider.middlewares.RecordDownloaderMiddleware": 585,
+    # WARC sees responses as received: above redirects (600) and decompression (590); see
+    # newsspider.warc.WARC_RECORD_MIDDLEWARE_ORDER
+    "newsspider.warc.WarcRecordDownloaderMiddleware": 605,
 }
 
 # the live progress line (inactive unless NEWSSPIDER_PROGRESS is set)
@@ -56,8 +59,9 @@ NEWSSPIDER_IMAGE_MAX_PIXELS = 40_000_000  # width x height cap, checked before d
 NEWSSPIDER_IMAGE_MAX_ATTEMPTS = 3  # runs that may retry a failed image before it is given up
 NEWSSPIDER_COMPACT_BODY = False  # drop blank body lines so Markdown keeps the body one HTML block
 NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
-NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md)
+NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md) or a WARC
 NEWSSPIDER_RECORD_DIR = None  # save every response into a replay directory
+NEWSSPIDER_RECORD_WARC = None  # append every request/response into a WARC file (.warc.gz)
 NEWSSPIDER_REFRESH = False  # re-fetch archived articles and rewrite imported posts too
 NEWSSPIDER_PROGRESS = False  # a live progress line on stderr (the crawl command sets it on a TTY)
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from server import http_server  # noqa: F401  (the loopback HTTP server fixture, re-exported)
 
 TESTS = Path(__file__).resolve().parent
@@ -65,5 +64,5 @@ def run_newsspider(*args: str, cwd: Path | None = None, timeout: float = 120) ->
 
 
 @pytest.fixture
-def newsspider_cmd():  # noqa: ANN201
+def newsspider_cmd():
     return run_newsspider

@@ -24,9 +24,7 @@ def clean_text(s: str) -> str:
         return s
     out = []
     for ch in s:
-        if ch.isspace():
-            out.append(ch)
-        elif unicodedata.category(ch) not in _REMOVED_CATEGORIES:
+        if ch.isspace() or unicodedata.category(ch) not in _REMOVED_CATEGORIES:
             out.append(ch)
     return _NONCHAR.sub("", "".join(out))
 

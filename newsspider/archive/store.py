@@ -104,7 +104,8 @@ class Archive:
 
     def _choose_path(self, article: Article, channel: Channel, key: str) -> str:
         folder = "/".join(("_posts", *channel.categories))
-        stem = name_stem(article.title, article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12])
+        fallback = article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12]
+        stem = name_stem(article.title, fallback)
         path = f"{folder}/{stem}.md"
         holder = self.index.holder_of(path)
         if (holder is None and not (self.root / path).exists()) or holder == key:

@@ -61,7 +61,9 @@ def _refuse_by_url(url: str) -> None:
             stat="slideshow",
         )
     if host.startswith("video.") or host.startswith("vip.video."):
-        raise NotAnArticle("video page (video.sina.com.cn: a player, no article)", stat="video_page")
+        raise NotAnArticle(
+            "video page (video.sina.com.cn: a player, no article)", stat="video_page"
+        )
 
 
 def _why_not(url: str, text: str) -> NotAnArticle:
@@ -70,7 +72,7 @@ def _why_not(url: str, text: str) -> NotAnArticle:
     title = re.sub(r"\s+", " ", m.group(1)).strip() if m else ""
     if "slide_data" in text:
         return NotAnArticle("slideshow page (var slide_data gallery)", stat="slideshow")
-    if title and _ERROR_TITLE.search(title) or (len(text) < 2_000 and _ERROR_TITLE.search(text)):
+    if (title and _ERROR_TITLE.search(title)) or (len(text) < 2_000 and _ERROR_TITLE.search(text)):
         return NotAnArticle(f"error page ({title or 'no title'})", stat="error_page")
     links = len(_ARTICLE_LINK.findall(text))
     if links >= 10:

@@ -153,7 +153,12 @@ def parse_beijing(value: str) -> datetime | None:
             tz = timezone(-offset if g[10] == "-" else offset)
         try:
             return datetime(
-                int(g[0]), int(month), int(day), int(g[7] or 0), int(g[8] or 0), int(g[9] or 0),
+                int(g[0]),
+                int(month),
+                int(day),
+                int(g[7] or 0),
+                int(g[8] or 0),
+                int(g[9] or 0),
                 tzinfo=tz,
             )
         except ValueError:
@@ -213,8 +218,8 @@ def clean_editor(text: str) -> str:
 
 #: meta keywords that are one constant for a whole site section, not the article's
 _CONSTANT_KEYWORDS = frozenset({"财经头条,财经新闻,投资价值"})
-#: keyword items that name the site, not the article
-_SITE_KEYWORDS = frozenset({"sina.cn", "新浪", "新浪网", "新浪财经", "手机新浪网"})
+#: keyword items that name the site, not the article (mobile pages: ``,sina.cn``)
+_SITE_KEYWORDS = frozenset({"sina.cn", "手机新浪网"})
 
 
 def split_keywords(raw: str) -> list[str]:
@@ -311,15 +316,19 @@ def _text_outside_links(el: etree._Element) -> str:
     return "".join(out)
 
 
-def is_related_heading(p: etree._Element) -> bool:
-    """``<p><strong>相关新闻：</strong></p>``: the heading of a list of links to other articles."""
-    text = p.text_content().strip(_PARA_TRIM)
+def is_related_heading(p: etree._Element, text: str | None = None) -> bool:
+    """``<p><strong>相关新闻：</strong></p>``: the heading of a list of links to other articles.
+    ``text`` is the paragraph's stripped text when the caller has it already."""
+    if text is None:
+        text = p.text_content().strip(_PARA_TRIM)
     return len(text) <= 8 and text.startswith(_RELATED_HEADINGS)
 
 
-def is_link_only(p: etree._Element) -> bool:
+def is_link_only(p: etree._Element, text: str | None = None) -> bool:
     """A paragraph whose every visible character is inside a link."""
-    if p.find(".//a") is None or not p.text_content().strip(_PARA_TRIM):
+    if text is None:
+        text = p.text_content().strip(_PARA_TRIM)
+    if not text or p.find(".//a") is None:
         return False
     return not _text_outside_links(p).strip(_PARA_TRIM)
 
@@ -336,9 +345,7 @@ def walk_paragraphs(
     templates append after it. Without a region every paragraph is in.
     """
     begin, end = region or ("", "")
-    use_region = bool(begin) and any(
-        begin in (c.text or "") for c in container.iter(etree.Comment)
-    )
+    use_region = bool(begin) and any(begin in (c.text or "") for c in container.iter(etree.Comment))
     inside = not use_region
     found: list[tuple[etree._Element, bool]] = []
 
@@ -367,7 +374,9 @@ def walk_paragraphs(
 
 _NOISE_PREFIXES = ("原标题：", "原标题:", "责任编辑：", "责任编辑:", "免责声明：", "免责声明:")
 #: a paragraph that is only a credit line: ``来源: 尹娟`` (2005), ``（编辑：…）``
-_CREDIT_LINE = re.compile(r"^[(（]?\s*(?:来源|稿源|编辑|责任编辑)\s*[:：]\s*[^，。,;；!！?？]{1,24}[)）]?$")
+_CREDIT_LINE = re.compile(
+    r"^[(（]?\s*(?:来源|稿源|编辑|责任编辑)\s*[:：]\s*[^，。,;；!！?？]{1,24}[)）]?$"
+)
 
 
 _H1 = etree.XPath("//h1")
@@ -420,7 +429,9 @@ class Page:
         """``decoded`` and ``root`` let the dispatcher hand over the text it decoded and the
         tree it parsed to pick the family, so that a page is decoded and parsed once."""
         self.url = url
-        self.text, self.encoding = decoded if decoded is not None else decode_html(body, content_type)
+        self.text, self.encoding = (
+            decoded if decoded is not None else decode_html(body, content_type)
+        )
         self.root = root if root is not None else parse_html(strip_dataset_wrapper(self.text))
 
     @classmethod
@@ -527,9 +538,10 @@ class Page:
             if not inside:
                 continue
             noise = self.is_noise(p)
-            if is_related_heading(p):
+            text = p.text_content().strip(_PARA_TRIM)
+            if is_related_heading(p, text):
                 in_related = True
-            elif in_related and is_link_only(p):
+            elif in_related and is_link_only(p, text):
                 noise = True
             else:
                 in_related = False
@@ -561,7 +573,7 @@ class Page:
         return (
             text.startswith(_NOISE_PREFIXES)
             or _CREDIT_LINE.match(text) is not None
-            or is_related_heading(p)
+            or is_related_heading(p, text)
         )
 
     def original_title(self) -> str:
@@ -577,9 +589,7 @@ class Page:
         icon in a link-only paragraph or after the CMS's end-of-text marker) and inside the
         ``NEWSZW_HZH`` in-article ad slot."""
         verdicts = self._noise_verdicts
-        elements = [
-            p for p, inside in self._paragraph_roles if not inside or verdicts[id(p)]
-        ]
+        elements = [p for p, inside in self._paragraph_roles if not inside or verdicts[id(p)]]
         for container in self.containers:
             elements.extend(between_comments(container, "NEWSZW_HZH_BEGIN", "NEWSZW_HZH_END"))
         if not elements:
@@ -650,6 +660,8 @@ def between_comments(container: etree._Element, begin: str, end: str) -> list[et
     """Elements that sit between a comment holding ``begin`` and one holding ``end``, in
     document order at any depth (the markers need not be siblings)."""
     found: list[etree._Element] = []
+    if not any(begin in (c.text or "") for c in container.iter(etree.Comment)):
+        return found
     inside = False
     for el in container.iter():
         tag = el.tag

@@ -11,6 +11,7 @@ body and is neither text nor a content image.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 
 from newsspider.pages.base import (
     Page,
@@ -44,22 +45,25 @@ class Content2014Page(Page):
         found = _TITLE(self.root)
         return text_of(found[0]) if found else ""
 
+    @cached_property
     def _time_source(self) -> tuple[datetime | None, str, str]:
         found = _TIME_SOURCE(self.root)
         if not found:
             return None, "", ""
         el = found[0]
         when, rest = find_cn_date(text_of(el))
-        link = el.find(".//a")
+        link = el.find('.//span[@data-sudaclick="media_name"]//a')
+        if link is None:
+            link = el.find(".//a")
         if link is not None and text_of(link):
             return when, text_of(link), self.resolve(link.get("href"))
         return when, rest.strip(), ""
 
     def published(self) -> datetime | None:
-        return self._time_source()[0]
+        return self._time_source[0]
 
     def source(self) -> tuple[str, str]:
-        _, name, url = self._time_source()
+        _, name, url = self._time_source
         return name, url
 
     def editor(self) -> str:

@@ -28,6 +28,7 @@ from newsspider.pages.base import (
 _TITLE = compiled('//h1[contains(concat(" ", @class, " "), " main-title ")]')
 _DATE_SOURCE = compiled('//div[contains(@class, "date-source")]')
 _DATE_SOURCE_ANY = compiled('//*[contains(@class, "date-source")]')
+_DATE_SOURCE_NEAR = compiled('following-sibling::div[1]//div[contains(@class, "date-source")]')
 _DATE = compiled('.//*[@class="date"]')
 _SOURCE = compiled('.//*[contains(concat(" ", @class, " "), " source ")]')
 _EDITOR = compiled('.//p[contains(@class, "article-editor") or contains(@class, "show_author")]')
@@ -44,12 +45,20 @@ class FinancePage(Page):
         return "main-title" in probe.h1_classes and probe.has('//div[@id="artibody"]')
 
     def title(self) -> str:
+        return text_of(self._title_el)
+
+    @cached_property
+    def _title_el(self) -> etree._Element | None:
         found = _TITLE(self.root)
-        return text_of(found[0]) if found else ""
+        return found[0] if found else None
 
     @cached_property
     def _date_source(self) -> etree._Element | None:
-        found = _DATE_SOURCE(self.root) or _DATE_SOURCE_ANY(self.root)
+        """``.date-source`` sits in the sticky bar right after the headline: look there first,
+        then in the whole page."""
+        h1 = self._title_el
+        found = _DATE_SOURCE_NEAR(h1) if h1 is not None else []
+        found = found or _DATE_SOURCE(self.root) or _DATE_SOURCE_ANY(self.root)
         return found[0] if found else None
 
     def published(self) -> datetime | None:

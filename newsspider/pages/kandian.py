@@ -11,7 +11,6 @@ from __future__ import annotations
 from newsspider.pages.base import Page, Probe
 from newsspider.pages.finance import FinancePage
 
-
 _HOSTS = frozenset({"k.sina.com.cn", "k.sina.cn"})
 
 
@@ -25,4 +24,5 @@ class KandianPage(FinancePage):
         return probe.host in _HOSTS or probe.has('//link[contains(@href, "kandian2017")]')
 
     def keywords(self) -> list[str]:
+        """Meta keywords: 看点 pages have no keyword block under the article."""
         return Page.keywords(self)

@@ -53,7 +53,12 @@ def renest_ad_slots(container: etree._Element) -> None:
         if _HZH_BEGIN not in (comment.text or ""):
             continue
         p = comment.getparent()
-        if p is None or p.tag != "p" or comment.getnext() is not None or (comment.tail or "").strip():
+        if (
+            p is None
+            or p.tag != "p"
+            or comment.getnext() is not None
+            or (comment.tail or "").strip()
+        ):
             continue
         moved: list[etree._Element] = []
         sibling = p.getnext()

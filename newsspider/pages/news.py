@@ -30,5 +30,7 @@ class NewsPage(FinancePage):
             return words
         block = find_first(self.root, '//div[@id="keywords"]')
         if block is not None and block.get("data-wbkey"):
-            return [k for k in split_keywords(block.get("data-wbkey", "")) if k not in _CHANNEL_TAGS]
+            return [
+                k for k in split_keywords(block.get("data-wbkey", "")) if k not in _CHANNEL_TAGS
+            ]
         return super(FinancePage, self).keywords()

@@ -13,7 +13,10 @@ from newsspider.pages.base import Probe
 from newsspider.pages.finance import FinancePage
 
 _HOST = "t.cj.sina.com.cn"
-_AUTHOR_LINK = f'//a[contains(@href, "{_HOST}/k/article/author_article")]'
+#: the source link of a 财经头条 page, for a copy saved under another URL
+_AUTHOR_LINK = (
+    f'//div[contains(@class, "date-source")]/a[contains(@href, "{_HOST}/k/article/author_article")]'
+)
 
 
 class ToutiaoPage(FinancePage):

@@ -97,8 +97,10 @@ def test_date_order_create_at_then_roll_ctime_then_page(tmp_path: Path) -> None:
 def test_local_mode_links_downloaded_images(tmp_path: Path) -> None:
     a = Archive(tmp_path, images="local")
     body = '<img src="https://n.sinaimg.cn/a.jpg" referrerpolicy="no-referrer">'
-    art = article("iii", "i", body=body, images=["https://n.sinaimg.cn/a.jpg"],
-                  local_images={"https://n.sinaimg.cn/a.jpg": "images/n.sinaimg.cn/a.jpg"})  # fmt: skip
+    remote = "https://n.sinaimg.cn/a.jpg"
+    art = article(
+        "iii", "i", body=body, images=[remote], local_images={remote: "images/n.sinaimg.cn/a.jpg"}
+    )
     text = (tmp_path / a.save(art).path).read_text("utf-8")
     assert "headimg: '/images/n.sinaimg.cn/a.jpg'" in text
     assert '<img src="/images/n.sinaimg.cn/a.jpg"' in text

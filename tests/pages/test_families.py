@@ -140,7 +140,9 @@ def test_body_is_kept_whole_and_noise_only_leaves_the_text(name: str) -> None:
         assert image.startswith(("https://", "http://"))
     if a.editor:
         assert a.editor in a.body or name.startswith("mh-finance-forex")  # L3: after the body
-    assert not any(p.startswith(("责任编辑", "原标题", "特别声明", "免责声明")) for p in a.paragraphs)
+    assert not any(
+        p.startswith(("责任编辑", "原标题", "特别声明", "免责声明")) for p in a.paragraphs
+    )
     if a.original_title:
         assert "原标题" in a.body
         assert not any(p.startswith("原标题") for p in a.paragraphs)
@@ -151,11 +153,16 @@ def test_noise_stays_in_the_body_but_not_in_the_text() -> None:
     assert "tech-quotation" in tech.body and "新浪众测" in tech.body
     assert not any("新浪众测" in p for p in tech.paragraphs)
     assert "相关新闻" in tech.body and not any("相关新闻" in p for p in tech.paragraphs)
-    assert "https://p.ivideo.sina.com.cn/video/303/737/494/303737494_400_300.jpg" in tech.body_images
+    assert (
+        "https://p.ivideo.sina.com.cn/video/303/737/494/303737494_400_300.jpg" in tech.body_images
+    )
     assert not any("ivideo" in u for u in tech.images)  # video poster, not a content image
 
     forex = article("mh-finance-forex-2016-05-25-rmb.html")
-    assert "ct_hqimg" in forex.body and "http://image.sinajs.cn/newchart/v5/forex/k/day6/USDCNH.png" in forex.body_images
+    assert (
+        "ct_hqimg" in forex.body
+        and "http://image.sinajs.cn/newchart/v5/forex/k/day6/USDCNH.png" in forex.body_images
+    )
     assert forex.images == []
     assert "新浪财经股吧" in forex.body and not any("股吧" in p for p in forex.paragraphs)
 
@@ -185,15 +192,21 @@ def test_2005_ad_slot_is_put_back_into_its_paragraph() -> None:
     ad = "http://image2.sina.com.cn/chye/temp/U435P111T7D471F130DT20040329191644.jpg"
     assert ad in a.body_images and ad not in a.images
     # the slot sits inside the paragraph, as a browser (quirks mode) builds it
-    assert re.search(r"获得了5<!--NEWSZW_HZH_BEGIN--><table.*?</table><!--NEWSZW_HZH_END-->00万元", a.body, re.S)
+    assert re.search(
+        r"获得了5<!--NEWSZW_HZH_BEGIN--><table.*?</table><!--NEWSZW_HZH_END-->00万元", a.body, re.S
+    )
 
 
 def test_expected_text_where_a_third_party_has_it() -> None:
     """The third-party ground truths agree with ours, once their conventions are undone."""
-    cwce = json.loads((CORPUS / "expected" / "cwce-chanye-finance-2005-03-21-gb2312.json").read_text("utf-8"))
+    cwce = json.loads(
+        (CORPUS / "expected" / "cwce-chanye-finance-2005-03-21-gb2312.json").read_text("utf-8")
+    )
     lines = [norm(x) for x in cwce["cleaned"].split("\n") if x.strip()]
     lines[1:3] = [lines[1] + lines[2]]  # their split of "5" / "00万元" around the ad slot
-    assert [norm(p) for p in article("cwce-chanye-finance-2005-03-21-gb2312.html").paragraphs] == lines
+    assert [
+        norm(p) for p in article("cwce-chanye-finance-2005-03-21-gb2312.html").paragraphs
+    ] == lines
     assert cwce["author"] == article("cwce-chanye-finance-2005-03-21-gb2312.html").media
 
     tram = json.loads((CORPUS / "expected" / "mh-news-2024-05-10-tram.json").read_text("utf-8"))
@@ -228,13 +241,15 @@ def test_gb2312_page_decodes_whatever_the_header_says(name: str, header: str | N
     assert a.title == GB_PAGES[name]
     assert "\ufffd" not in a.title + "".join(a.paragraphs)
     text, encoding = decode_html(page_bytes(name), header)
-    assert encoding == "gb18030"
+    assert encoding == "gb18030" and GB_PAGES[name] in text
 
 
 def test_gb2312_page_without_its_meta_charset_falls_back_to_gb18030() -> None:
     raw = page_bytes("cx-ent-2009-11-09-aidai-gb2312.html").replace(b"charset=gb2312", b"")
     assert b"charset" not in raw[:4096].lower()
-    a = extract(TRUTH["cx-ent-2009-11-09-aidai-gb2312.html"]["url"], raw, "text/html; charset=utf-8")
+    a = extract(
+        TRUTH["cx-ent-2009-11-09-aidai-gb2312.html"]["url"], raw, "text/html; charset=utf-8"
+    )
     assert a.title == GB_PAGES["cx-ent-2009-11-09-aidai-gb2312.html"]
 
 
@@ -271,7 +286,9 @@ def test_dataset_wrapper_line() -> None:
     raw = page_bytes("cwce-chanye-finance-2005-03-21-gb2312.html")
     text, _ = decode_html(raw)
     assert text.startswith("<text id=")
-    assert dataset_wrapper_url(text) == "http://chanye.finance.sina.com.cn/sm/2005-03-21/244339.shtml"
+    assert (
+        dataset_wrapper_url(text) == "http://chanye.finance.sina.com.cn/sm/2005-03-21/244339.shtml"
+    )
     stripped = strip_dataset_wrapper(text)
     assert stripped.lstrip().startswith("<!--[111,3,244339]") and "</text>" not in stripped[-50:]
     assert strip_dataset_wrapper(stripped) == stripped
@@ -290,7 +307,10 @@ def test_dataset_wrapper_line() -> None:
     [
         ("https://tech.sina.com.cn/t/2019-09-11/doc-iicezzrq4972166.shtml", "icezzrq4972166"),
         ("https://news.sina.com.cn/c/2018-09-28/doc-ifxeuwwr9250746.shtml", "fxeuwwr9250746"),
-        ("https://finance.sina.cn/sa/2005-08-26/detail-ikknscsi2623250.d.html?from=wap", "kknscsi2623250"),
+        (
+            "https://finance.sina.cn/sa/2005-08-26/detail-ikknscsi2623250.d.html?from=wap",
+            "kknscsi2623250",
+        ),
         ("https://finance.sina.com.cn/x/2019-01-01/doc-iiiabc123.shtml", "iiabc123"),
         ("https://finance.sina.com.cn/x/2019-01-01/doc-hqfskcn2160999.shtml", "hqfskcn2160999"),
         ("http://ent.sina.com.cn/y/2009-11-09/13482762951.shtml", ""),
@@ -332,10 +352,15 @@ def test_meta_keywords_filters_titles_and_constants() -> None:
 
 # --- synthetic pages: lazy images, noise, several font#zoom -------------------------------------
 
-PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+PIXEL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA"
+    "60e6kgAAAABJRU5ErkJggg=="
+)
 
 
-def skin_page(body: str, *, body_id: str = "artibody", head: str = "", title: str = "测试标题") -> bytes:
+def skin_page(
+    body: str, *, body_id: str = "artibody", head: str = "", title: str = "测试标题"
+) -> bytes:
     """A minimal page of the 2017 skin (F, or N with ``body_id="article"``)."""
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8">{head}</head><body>'
@@ -358,7 +383,9 @@ def test_lazy_image_with_data_placeholder_takes_its_data_src() -> None:
 
 
 def test_lazy_image_without_src() -> None:
-    a = extract(URL, skin_page('<p>正文。</p><img data-original="//n.sinaimg.cn/lazy/b.png" alt="">'))
+    a = extract(
+        URL, skin_page('<p>正文。</p><img data-original="//n.sinaimg.cn/lazy/b.png" alt="">')
+    )
     assert a.images == ["https://n.sinaimg.cn/lazy/b.png"]
 
 
@@ -480,12 +507,32 @@ def test_video_only_news_page_is_not_an_article() -> None:
         (URL, b"", None, "empty_page"),
         (URL, b" \n\t ", "text/html", "empty_page"),
         (URL, b'{"result": {}}', "application/json", "not_html"),
-        (URL, "<html><head><title>页面没有找到 404</title></head><body>抱歉</body></html>".encode(), None, "error_page"),
+        (
+            URL,
+            "<html><head><title>页面没有找到 404</title></head><body>抱歉</body></html>".encode(),
+            None,
+            "error_page",
+        ),
         (URL, b"<html><body><p>hello</p></body></html>", None, "unknown_template"),
-        ("https://slide.news.sina.com.cn/s/slide_1_2841_322380.html", b"<html></html>", None, "slideshow"),
+        (
+            "https://slide.news.sina.com.cn/s/slide_1_2841_322380.html",
+            b"<html></html>",
+            None,
+            "slideshow",
+        ),
         (URL, skin_page("", title=""), None, "no_title"),
-        (URL, skin_page("<p>　　</p><p class='article-editor'>责任编辑：霍琦</p>"), None, "empty_body"),
-        (URL, skin_page("<p>正文</p>", body_id="elsewhere").replace(b'id="artibody"', b""), None, None),
+        (
+            URL,
+            skin_page("<p>　　</p><p class='article-editor'>责任编辑：霍琦</p>"),
+            None,
+            "empty_body",
+        ),
+        (
+            URL,
+            skin_page("<p>正文</p>", body_id="elsewhere").replace(b'id="artibody"', b""),
+            None,
+            None,
+        ),
     ],
 )
 def test_not_an_article(url: str, body: bytes, content_type: str | None, stat: str | None) -> None:
