@@ -1,12 +1,15 @@
 """Downloader middlewares that replay a saved crawl and record a live one.
 
 Both speak the replay-directory format of ``shared/format/REPLAY.md`` through
-:mod:`newsspider.replay`. Their positions in ``DOWNLOADER_MIDDLEWARES`` matter; use
-:data:`REPLAY_MIDDLEWARE_ORDER` and :data:`RECORD_MIDDLEWARE_ORDER`, whose comments say why.
+:mod:`newsspider.replay`; replay also reads a WARC file, and WARC recording has its own
+middleware, both in :mod:`newsspider.warc`. Their positions in ``DOWNLOADER_MIDDLEWARES``
+matter; use :data:`REPLAY_MIDDLEWARE_ORDER` and :data:`RECORD_MIDDLEWARE_ORDER`, whose comments
+say why.
 """
 
 from __future__ import annotations
 
+import logging
 import weakref
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -18,7 +21,8 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
 from w3lib.url import safe_url_string
 
-from newsspider.replay import REDIRECT_STATUSES, RecordDir, ReplayDir
+from newsspider.replay import REDIRECT_STATUSES, RecordDir
+from newsspider.warc import ReplaySource, open_replay_source
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -54,6 +58,8 @@ RECORD_MIDDLEWARE_ORDER = 585
 
 REPLAY_FLAG = "replay"
 
+logger = logging.getLogger(__name__)
+
 
 def _header(response: Response, name: str) -> str:
     """A header value as text; latin-1 because that is what HTTP headers carry byte for byte."""
@@ -62,15 +68,16 @@ def _header(response: Response, name: str) -> str:
 
 
 class ReplayDownloaderMiddleware:
-    """Answer every request from a replay directory, so a crawl runs offline.
+    """Answer every request from a replay directory or a WARC file, so a crawl runs offline.
 
-    Enabled by ``NEWSSPIDER_REPLAY_DIR``. Pages, images and robots.txt alike are answered;
-    a URL missing from the manifest is a 404 with an empty body, as the format says, so nothing
-    ever falls through to a download handler. The directory is loaded (and checked) when the
-    crawler is built, so a broken archive stops the crawl before its first request.
+    Enabled by ``NEWSSPIDER_REPLAY_DIR``, a directory or a ``.warc``/``.warc.gz`` file (see
+    :mod:`newsspider.warc`). Pages, images and robots.txt alike are answered; a URL missing from
+    the archive is a 404 with an empty body, as the format says, so nothing ever falls through
+    to a download handler. The archive is loaded (and checked) when the crawler is built, so a
+    broken archive stops the crawl before its first request.
     """
 
-    def __init__(self, replay: ReplayDir, stats: StatsCollector | None = None) -> None:
+    def __init__(self, replay: ReplaySource, stats: StatsCollector | None = None) -> None:
         self.replay = replay
         self.stats = stats
 
@@ -79,7 +86,11 @@ class ReplayDownloaderMiddleware:
         directory = crawler.settings.get("NEWSSPIDER_REPLAY_DIR")
         if not directory:
             raise NotConfigured("NEWSSPIDER_REPLAY_DIR is not set")
-        return cls(ReplayDir(directory), crawler.stats)
+        source = open_replay_source(directory)
+        problem = getattr(source, "problem", None)
+        if problem:  # a WARC whose last record a crash cut short: the rest still replays
+            logger.warning("%s", problem)
+        return cls(source, crawler.stats)
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -101,8 +112,9 @@ class ReplayDownloaderMiddleware:
             # A server sends no body to HEAD; neither does the archive.
             body = b"" if request.method == "HEAD" else entry.read_body()
             self._inc("replay/response_bytes", len(body))
-        # No Content-Encoding: stored bodies are already decoded, and HttpCompressionMiddleware
-        # must pass them through untouched (a stored .gz file is a body, not an encoding).
+        # A directory stores decoded bodies and no Content-Encoding, so HttpCompressionMiddleware
+        # passes them through untouched (a stored .gz file is a body, not an encoding); a WARC
+        # stores the payload as transferred with its headers, and is decoded as a live answer.
         respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
         return respcls(
             url=request.url,
