@@ -44,7 +44,7 @@ CASES = {
                          r"unknown page template"),
     "no-body-container": (
         SEED.read_bytes().replace(b'id="artibody"', b'id="somethingelse"'), 200, HTML,
-        r"body container|unknown page template"),
+        r"body container #artibody missing"),
     "video-only": (seed_with_body('\n<div class="video-2017" id="videoList0"></div>\n'
                                   "<script>var v=1;</script>\n"), 200, HTML,
                    r"neither text nor images|no text and no images"),
