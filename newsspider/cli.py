@@ -56,6 +56,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
         overrides["NEWSSPIDER_REPLAY_DIR"] = str(replay)
     if getattr(args, "record", None):
         overrides["NEWSSPIDER_RECORD_DIR"] = args.record
+    if getattr(args, "overwrite_feed", None):
+        overrides["FEEDS"] = _feeds(settings, args.overwrite_feed)
     if getattr(args, "record_warc", None):
         warc = Path(args.record_warc)
         if warc.is_dir():
@@ -71,6 +73,18 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
         overrides[key] = value
     settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+def _feeds(settings: Any, targets: list[str]) -> dict[str, dict[str, Any]]:
+    """``-O FILE[:FORMAT]`` read as ``scrapy crawl -O`` reads it (format from the extension:
+    .jsonl, .json, .csv, .xml...), so feed exports work the Scrapy way."""
+    from scrapy.exceptions import UsageError as ScrapyUsageError
+    from scrapy.utils.conf import feed_process_params_from_cli
+
+    try:
+        return feed_process_params_from_cli(settings, [], overwrite_output=targets)
+    except ScrapyUsageError as exc:
+        raise UsageError(f"-O: {exc}") from None
 
 
 def _check_channel(settings: Any, channel: str) -> None:
@@ -192,6 +206,10 @@ def _common(p: argparse.ArgumentParser, *, archive: bool = True) -> None:
                    help="answer every request from a saved crawl: a replay directory or a "
                    ".warc/.warc.gz file")  # fmt: skip
     p.add_argument("--record", metavar="DIR", help="save every response into a replay directory")
+    p.add_argument("-O", "--overwrite-feed", action="append", metavar="FILE[:FORMAT]",
+                   help="also export the articles of this run to FILE, replacing it "
+                   "(Scrapy feed exports; format from the extension: .jsonl, .json, .csv, "
+                   ".xml)")  # fmt: skip
     p.add_argument("--record-warc", metavar="FILE",
                    help="append every request and response to a WARC file (gzip unless FILE "
                    "ends in .warc)")  # fmt: skip
@@ -243,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the words as typed: `schedule` passes its crawl options on to each round unchanged
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         return int(args.func(args))
     except UsageError as exc:
@@ -251,4 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module, not this ``__main__`` copy: subcommand modules raise
+    # ``newsspider.cli.UsageError``, which only that module's ``main`` catches
+    from newsspider.cli import main as _main
+
+    sys.exit(_main())

@@ -13,7 +13,8 @@ from scrapy.exceptions import DropItem, NotConfigured
 from newsspider.archive.channels import ChannelError, load_channels
 from newsspider.archive.store import Archive
 from newsspider.article import Article
-from newsspider.spiders.base import article_gone
+from newsspider.spiders.base import article_failed, article_gone
+from newsspider.testhooks import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class ArchivePipeline:
         )
         # the spider reports a 404 on a re-fetch; marking it goes through this one writer
         crawler.signals.connect(self._article_gone, signal=article_gone)
+        crawler.signals.connect(self._article_failed, signal=article_failed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -92,6 +94,14 @@ class ArchivePipeline:
             self.crawler.stats.inc_value("archive/gone")
             logger.info("gone %s (%s): post kept, index marks it gone", url, reason)
 
+    def _article_failed(self, key: str, url: str, channel: str, reason: str,
+                        doc_id: str = "") -> None:  # fmt: skip
+        """Still failing after the retries: the index keeps it (``failed``, reason, attempts)
+        so ``index failed`` lists it and a later crawl retries it."""
+        rec = self.archive.mark_failed(key, url, channel, reason, doc_id=doc_id)
+        if rec is not None:
+            self.crawler.stats.inc_value("archive/failed_recorded")
+
     def process_item(self, item: Article) -> Article:
         try:
             saved = self.archive.save(item)
@@ -100,5 +110,6 @@ class ArchivePipeline:
             _spider_failure(self.crawler, item.url, f"cannot write post: {exc}")
             raise DropItem(f"{item.url}: cannot write post: {exc}") from exc
         self.crawler.stats.inc_value(f"archive/{saved.status}")
+        crash_point("post")  # test-only: a kill right after a post and its row are written
         logger.info("%s %s -> %s", saved.status, item.url, saved.path)
         return item

@@ -33,6 +33,12 @@ ITEM_PIPELINES = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's robots.txt check, fixed for requests that wait on the fetch (newsspider/robots.py)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newsspider.robots.RobotsTxtMiddleware": 100,
+    # Scrapy's retries, plus a bounded wait for a 429/503's Retry-After (newsspider/retry.py)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newsspider.retry.RetryAfterMiddleware": 550,
     # replay answers after robots.txt, UA and stats have seen the request, before the download
     # slots (no delays) and the HTTP cache: see REPLAY_MIDDLEWARE_ORDER
     "newsspider.middlewares.ReplayDownloaderMiddleware": 875,
@@ -45,6 +51,10 @@ DOWNLOADER_MIDDLEWARES = {
 
 # the live progress line (inactive unless NEWSSPIDER_PROGRESS is set)
 EXTENSIONS = {"newsspider.progress.Progress": 500}
+
+# with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the feeder);
+# inactive otherwise (newsspider/spiders/worker.py)
+SPIDER_MIDDLEWARES = {"newsspider.spiders.worker.FeedMiddleware": 50}
 
 # --- newsspider's own settings ---
 NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
@@ -63,6 +73,14 @@ NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.
 NEWSSPIDER_RECORD_DIR = None  # save every response into a replay directory
 NEWSSPIDER_RECORD_WARC = None  # append every request/response into a WARC file (.warc.gz)
 NEWSSPIDER_REFRESH = False  # re-fetch archived articles and rewrite imported posts too
+NEWSSPIDER_RETRY_AFTER_MAX = 60  # longest Retry-After waited for; longer: give up until next run
+NEWSSPIDER_MAX_ATTEMPTS = 5  # runs that retry an article recorded as failed before giving it up
 NEWSSPIDER_PROGRESS = False  # a live progress line on stderr (the crawl command sets it on a TTY)
+# --- several machines through Redis (`crawl --redis URL` feeds, `worker --redis URL` archives) ---
+NEWSSPIDER_REDIS_URL = None  # redis://host:6379/0; unset: a single-machine crawl
+NEWSSPIDER_REDIS_PREFIX = "newsspider"  # key prefix: several clusters can share one server
+NEWSSPIDER_REDIS_LEASE = 300  # seconds a worker holds an article before others may take it back
+NEWSSPIDER_REDIS_POLL = 1.0  # seconds between a worker's looks at the queue and its leases
+NEWSSPIDER_EXIT_WHEN_IDLE = 0  # a worker exits after this many idle seconds (0: runs until stopped)
 
 LOG_LEVEL = "INFO"

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsspider.archive.fulltext import FTS_SCHEMA, derived_fields, timestamp
+from newsspider.testhooks import crash_point
+
 STATE_DIR = ".newsspider"
 
 _SCHEMA = """
@@ -39,7 +42,12 @@ CREATE TABLE IF NOT EXISTS articles (
     last_archived TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'pending', -- pending | archived | imported | gone | failed
     reason TEXT NOT NULL DEFAULT '',
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- derived from the post file, not journaled (fulltext.py): export and search read these
+    headimg TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '',  -- body HTML as the post holds it, braces unescaped
+    text TEXT NOT NULL DEFAULT '',  -- its plain text, the full-text index's content
+    ts INTEGER                      -- unix seconds of published (else date): order, --since
 );
 CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE TABLE IF NOT EXISTS images (
@@ -58,8 +66,15 @@ CREATE TABLE IF NOT EXISTS images (
 COLUMNS = (
     "key", "url", "doc_id", "channel", "path", "content_hash", "date", "title", "published",
     "source", "editor", "keywords", "images", "local_images", "failed_images", "roll_mtime",
-    "first_archived", "last_archived", "status", "reason", "attempts",
+    "first_archived", "last_archived", "status", "reason", "attempts", "headimg", "body", "text",
 )  # fmt: skip
+#: columns computed from the post's bytes: left out of the journal (the post is their record;
+#: ``index check --repair`` recomputes them), so the journal stays small
+DERIVED = ("headimg", "body", "text")
+JOURNALED = tuple(c for c in COLUMNS if c not in DERIVED)
+#: columns added after the first release: an older index gets them on open
+_ADDED = {"headimg": "TEXT NOT NULL DEFAULT ''", "body": "TEXT NOT NULL DEFAULT ''",
+          "text": "TEXT NOT NULL DEFAULT ''", "ts": "INTEGER"}  # fmt: skip
 _JSON_COLUMNS = ("keywords", "images", "local_images", "failed_images")
 #: a journal line ``{"_deleted": key}`` removes that row when the journal is replayed
 DELETED = "_deleted"
@@ -90,6 +105,9 @@ class Record:
     status: str = "pending"
     reason: str = ""
     attempts: int = 0
+    headimg: str = ""
+    body: str = ""
+    text: str = ""
 
     def as_row(self) -> dict[str, Any]:
         row = {c: getattr(self, c) for c in COLUMNS}
@@ -98,9 +116,23 @@ class Record:
                                 ensure_ascii=False, sort_keys=True)  # fmt: skip
         return row
 
+    def journal_row(self) -> dict[str, Any]:
+        """The row as the journal records it: without the columns derived from the post."""
+        row = self.as_row()
+        for c in DERIVED:
+            del row[c]
+        return row
+
+    def set_derived(self, data: bytes | str) -> None:
+        """Take headimg, body and text from the post's bytes (or text)."""
+        for name, value in derived_fields(data).items():
+            setattr(self, name, value)
+
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Record:
-        values = {c: row[c] for c in COLUMNS}
+        names = row.keys()
+        # an index not yet upgraded (read-only by ``index check``) lacks the derived columns
+        values = {c: row[c] for c in COLUMNS if c in names or c not in DERIVED}
         for c in _JSON_COLUMNS:
             values[c] = json.loads(values[c])
         return cls(**values)
@@ -119,7 +151,51 @@ class Index:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._upgrade()
+        # a buffer larger than any line: each write()+flush() is one append(2), so lines from a
+        # crawl and a ``fetch`` beside it never interleave (O_APPEND keeps each call whole)
+        self._journal = open(  # noqa: SIM115
+            self.journal_path, "a", encoding="utf-8", buffering=1 << 22
+        )
+
+    def _upgrade(self) -> None:
+        """Bring an index written by an older version up to this schema: the derived columns
+        (filled from the posts on disk, once) and the full-text table (filled from the rows)."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(articles)")}
+        missing = [c for c in _ADDED if c not in have]
+        for c in missing:
+            try:
+                self.db.execute(f"ALTER TABLE articles ADD COLUMN {c} {_ADDED[c]}")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
+        fts = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone()
+        self.db.executescript(FTS_SCHEMA)
+        if fts and not missing:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if not fts:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO articles_fts(rowid, title, text) "
+                    "SELECT rowid, title, text FROM articles"
+                )
+            if missing:
+                root = self.state.parent
+                for row in self.db.execute("SELECT * FROM articles").fetchall():
+                    rec = Record.from_row(row)
+                    target = root / rec.path if rec.path else None
+                    if target is not None and target.is_file():
+                        rec.set_derived(target.read_bytes())
+                    self.db.execute(
+                        "UPDATE articles SET headimg = ?, body = ?, text = ?, ts = ? WHERE key = ?",
+                        (rec.headimg, rec.body, rec.text, timestamp(rec.published, rec.date),
+                         rec.key),
+                    )  # fmt: skip
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._journal.close()
@@ -150,11 +226,13 @@ class Index:
 
     def put(self, rec: Record, *, journal: bool = True) -> None:
         row = rec.as_row()
-        cols = ", ".join(COLUMNS)
-        marks = ", ".join(f":{c}" for c in COLUMNS)
+        row["ts"] = timestamp(rec.published, rec.date)
+        cols = ", ".join(row)
+        marks = ", ".join(f":{c}" for c in row)
         self.db.execute(f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})", row)
         if journal:
-            self._journal.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            line = {c: row[c] for c in JOURNALED}
+            self._journal.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
             self._journal.flush()
 
     def journal(self, entry: dict[str, Any]) -> None:
@@ -165,6 +243,11 @@ class Index:
     def records(self) -> Iterator[Record]:
         for row in self.db.execute("SELECT * FROM articles ORDER BY key"):
             yield Record.from_row(row)
+
+    def failed(self) -> list[Record]:
+        """Articles whose last attempt failed (``index failed``; a crawl retries them)."""
+        rows = self.db.execute("SELECT * FROM articles WHERE status = 'failed' ORDER BY key")
+        return [Record.from_row(row) for row in rows.fetchall()]
 
     def journal_entries(self) -> Iterator[dict[str, Any]]:
         """Every journal line, skipping a torn last line left by a crash."""
@@ -191,9 +274,9 @@ def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
         if DELETED in entry:
             rows.pop(str(entry[DELETED]), None)
             continue
-        if entry.get("table", "articles") != "articles" or not all(c in entry for c in COLUMNS):
+        if entry.get("table", "articles") != "articles" or not all(c in entry for c in JOURNALED):
             continue
-        values = {c: entry[c] for c in COLUMNS}
+        values = {c: entry[c] for c in JOURNALED}
         try:
             for c in _JSON_COLUMNS:
                 values[c] = json.loads(values[c]) if isinstance(values[c], str) else values[c]
@@ -213,6 +296,7 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
+        crash_point("tmpwrite")  # test-only: a kill between the temp file and the rename
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from newsspider.archive.channels import Channel, ChannelError, _check_folder_name
+from newsspider.archive.fulltext import fts_problems
 from newsspider.archive.index import STATE_DIR, Index, Record, atomic_write, replay_journal
 from newsspider.archive.post import rfc1123
 
@@ -33,7 +34,7 @@ AWAITING_REFETCH = frozenset({"missing", "stale"})
 class Problem:
     """One disagreement between the index, the journal and the posts on disk."""
 
-    #: missing | orphaned | hash | journal | pending | unreadable
+    #: missing | orphaned | hash | journal | pending | unreadable | search (full-text table)
     kind: str
     path: str
     detail: str = ""
@@ -131,7 +132,7 @@ def _imported_record(path: str, data: bytes, channels: dict[str, Channel], now: 
         fm = read_front_matter(data)
     except (ValueError, UnicodeDecodeError):
         fm = FrontMatter("", [], "")
-    return Record(
+    rec = Record(
         key=IMPORT_PREFIX + path,
         path=path,
         channel=_channel_for(fm.categories, channels),
@@ -142,6 +143,8 @@ def _imported_record(path: str, data: bytes, channels: dict[str, Channel], now: 
         last_archived=stamp,
         status="imported",
     )
+    rec.set_derived(data)
+    return rec
 
 
 def import_posts(
@@ -207,6 +210,20 @@ def _rows_from_db(db_path: Path) -> dict[str, Record] | None:
         return None
 
 
+def _search_problems(db_path: Path) -> list[str]:
+    """What the full-text table gets wrong (``--repair`` rebuilds it with the index)."""
+    if not db_path.exists():
+        return []
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            return fts_problems(db)
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"<index>: {exc}"]
+
+
 def _journal_rows(state: Path) -> dict[str, Record]:
     journal = state / "journal.jsonl"
     if not journal.exists():
@@ -254,6 +271,8 @@ def check(output: Path) -> list[Problem]:
             problems.append(Problem("hash", rec.path, f"{rec.key}: content hash mismatch"))
     for path in sorted(set(_post_files(output)) - held):
         problems.append(Problem("orphaned", path, "post not in the index"))
+    for what in _search_problems(db_path):
+        problems.append(Problem("search", what, "full-text index disagrees with the row"))
     journal = _journal_rows(state)
     for key in sorted(set(journal) | {k for k, r in rows.items() if r.status != "pending"}):
         in_index, in_journal = rows.get(key), journal.get(key)
@@ -262,7 +281,7 @@ def check(output: Path) -> list[Problem]:
             problems.append(Problem("journal", where, f"{key}: in the journal, not in the index"))
         elif in_journal is None:
             problems.append(Problem("journal", where, f"{key}: in the index, not in the journal"))
-        elif in_index.as_row() != in_journal.as_row():
+        elif in_index.journal_row() != in_journal.journal_row():
             problems.append(Problem("journal", where, f"{key}: index row differs from journal"))
     return problems
 
@@ -305,7 +324,9 @@ def repair(output: Path, channels: dict[str, Channel], *, now: float | None = No
                 changed.append(rec)
                 notes.append(f"missing, marked for re-fetch: {rec.path}")
             continue
-        digest = sha256(target.read_bytes())
+        data = target.read_bytes()
+        rec.set_derived(data)  # the derived columns are not journaled: taken from the post
+        digest = sha256(data)
         if digest != rec.content_hash:
             if rec.url:
                 rec.status, rec.reason = "stale", "post changed on disk: to be re-fetched"

@@ -120,6 +120,7 @@ def relink_archive(
                 rec.content_hash = digest
                 rec.local_images = local
                 rec.failed_images = failed
+                rec.set_derived(new)  # the indexed body links what the post now links
                 index.put(rec)
     finally:
         index.close()

@@ -142,6 +142,24 @@ class Archive:
         self.index.put(rec)
         return True
 
+    def mark_failed(self, key: str, url: str, channel: str, reason: str, *,
+                    doc_id: str = "") -> Record | None:  # fmt: skip
+        """An article that could not be fetched or extracted after its retries: the index says
+        ``failed`` with the reason and how many runs tried, so ``index failed`` lists it and the
+        next crawl retries it. A post already on disk is never demoted (returns ``None``)."""
+        rec = self.index.get(key) or (self.index.by_url(url) if url else None)
+        if rec is not None and rec.status in ("archived", "imported", "gone"):
+            return None
+        if rec is None:
+            rec = Record(key=key, url=url, doc_id=doc_id, channel=channel, path=None)
+        if rec.path and not (self.root / rec.path).exists():
+            rec.path = None  # a reservation left by a crash: nothing holds that name
+        rec.url = rec.url or url
+        rec.channel = rec.channel or channel
+        rec.status, rec.reason, rec.attempts = "failed", reason, rec.attempts + 1
+        self.index.put(rec)
+        return rec
+
     def save(self, article: Article, *, now: float | None = None) -> Saved:
         now = time.time() if now is None else now
         key = article_key(article)
@@ -161,9 +179,12 @@ class Archive:
         data = self.post_text(article, channel, date).encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()
         stamp = rfc1123(now)
-        if rec is None:
+        if rec is None or not rec.path:  # new, or only known as failed so far
             path = self._choose_path(article, channel, key)
-            rec = Record(key=key, path=path, first_archived=stamp, channel=channel.key)
+            if rec is None:
+                rec = Record(key=key, first_archived=stamp, channel=channel.key)
+            rec.path, rec.first_archived = path, rec.first_archived or stamp
+            rec.channel = rec.channel or channel.key
             rec.status = "pending"  # reserve the path before the file exists: crash-safe
             self.index.put(rec, journal=False)
         assert rec.path is not None
@@ -187,6 +208,7 @@ class Archive:
         rec.images = list(article.body_images)
         rec.local_images = dict(article.local_images)
         rec.failed_images = dict(article.failed_images)
+        rec.set_derived(data)  # body, headimg and text for export and search
         if article.roll_mtime is not None:
             rec.roll_mtime = article.roll_mtime
         rec.last_archived = stamp

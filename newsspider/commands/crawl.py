@@ -27,6 +27,11 @@ def _positive(text: str) -> int:
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p = add("crawl", cmd_crawl, "archive what is new in channels, through Sina's roll API")
+    add_crawl_options(p, common)
+
+
+def add_crawl_options(p: argparse.ArgumentParser, common: Callable[..., None]) -> None:
+    """The options of ``crawl``; ``schedule`` takes the same ones and passes them on."""
     p.add_argument("--channel", action="append", metavar="KEY",
                    help="channel to crawl (repeatable, in order: an article in two channels is "
                    "filed under the first); default china; see `newsspider channels`")  # fmt: skip
@@ -42,11 +47,38 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
                    help="re-fetch archived articles and rewrite imported posts")  # fmt: skip
     p.add_argument("--summary-json", metavar="FILE",
                    help="write the run's figures and every failed URL with its reason")  # fmt: skip
+    p.add_argument("--jobdir", metavar="DIR",
+                   help="keep the crawl's queue in DIR (Scrapy JOBDIR): a crawl stopped with "
+                   "Ctrl-C or SIGTERM continues where it stopped when run again with the same "
+                   "DIR and options; emptied once a crawl finishes")  # fmt: skip
+    from newsspider.commands.worker import add_redis_option
+
+    add_redis_option(p)  # several machines: queue the articles for `newsspider worker`
     common(p)
 
 
+def _clear_jobdir(jobdir: str) -> None:
+    """A finished job's queue is empty but its seen-requests file would filter every request
+    of the next run with the same ``--jobdir``: start the next job afresh."""
+    import shutil
+
+    root = Path(jobdir)
+    shutil.rmtree(root / "requests.queue", ignore_errors=True)
+    for name in ("requests.seen", "spider.state"):
+        (root / name).unlink(missing_ok=True)
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from newsspider.cli import UsageError, _check_channel, _report, _run, _settings, _summary
+    from newsspider.cli import (
+        EXIT_HEALTH,
+        UsageError,
+        _check_channel,
+        _report,
+        _run,
+        _settings,
+        _summary,
+    )
+    from newsspider.commands.worker import check_redis, redis_settings
     from newsspider.roll import parse_when
 
     for name, end in (("since", False), ("until", True)):
@@ -61,19 +93,34 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         args,
         NEWSSPIDER_REFRESH=bool(args.refresh),
         NEWSSPIDER_PROGRESS=sys.stderr.isatty(),
+        **redis_settings(args),
     )
+    if getattr(args, "redis", None):
+        check_redis(args.redis)
     for key in channels:
         _check_channel(settings, key)
-    crawler = _run(
-        settings,
-        "sina",
-        channel=",".join(channels),
-        pages=args.pages,
-        limit=args.limit,
-        since=args.since or "",
-        until=args.until or "",
-        refresh=args.refresh,
-    )
+    if getattr(args, "jobdir", None):
+        settings.set("JOBDIR", args.jobdir, priority="cmdline")
+    from newsspider.archive.lock import LockBusy, OutputLock
+
+    lock = OutputLock(settings.get("NEWSSPIDER_OUTPUT") or "output", "newsspider crawl")
+    try:
+        lock.acquire()  # before anything is written: a second crawl here refuses, exit 2
+    except LockBusy as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        crawler = _run(
+            settings,
+            "sina",
+            channel=",".join(channels),
+            pages=args.pages,
+            limit=args.limit,
+            since=args.since or "",
+            until=args.until or "",
+            refresh=args.refresh,
+        )
+    finally:
+        lock.release()
     counts, failures = _summary(crawler)
     spider = crawler.spider
     stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -87,9 +134,15 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "pages": int(getattr(spider, "pages_read", 0)),
     }
     counts.update({k: v for k, v in extra.items() if v or k in ("skipped", "pages")})
+    finish_reason = str(stats.get("finish_reason", ""))
+    health: list[str] = list(getattr(spider, "health_warnings", []) or [])
+    if getattr(args, "jobdir", None) and finish_reason == "finished":
+        _clear_jobdir(args.jobdir)
     if args.summary_json:
         summary = {
             "channels": channels,
+            "finish_reason": finish_reason,
+            "health": health,
             "counts": {**counts, **extra},
             "stopped": dict(getattr(spider, "stop_reasons", {}) or {}),
             "failures": [{"url": u, "reason": r} for u, r in failures.items()],
@@ -98,4 +151,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         Path(args.summary_json).write_text(
             json.dumps(summary, ensure_ascii=False, indent=1, default=str) + "\n", "utf-8"
         )
-    return _report(counts, failures)
+    code = _report(counts, failures)
+    if finish_reason and finish_reason != "finished":
+        resume = f"run again with --jobdir {args.jobdir}" if getattr(args, "jobdir", None) else (
+            "the next crawl completes what it listed")  # fmt: skip
+        print(f"newsspider: crawl stopped before the end ({finish_reason}); {resume}",
+              file=sys.stderr)  # fmt: skip
+    for warning in health:
+        print(f"newsspider: warning: health: {warning}", file=sys.stderr)
+    return EXIT_HEALTH if health else code

@@ -1,8 +1,5 @@
-"""``newsspider index check|import``: look after the archive index under ``<output>/.newsspider``.
-
-(``index failed``, listing failed URLs for a retry, belongs to a later issue: add it as one more
-sub-command in :func:`register`.)
-"""
+"""``newsspider index check|import|failed``: look after the archive index under
+``<output>/.newsspider``."""
 
 from __future__ import annotations
 
@@ -36,6 +33,14 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     i.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
     i.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")
 
+    f = sub.add_parser("failed", help="list the articles whose last attempt failed, with why",
+                       description="One line per article the index holds as failed: URL, "
+                       "channel, runs that tried, reason. A crawl of its channel retries it "
+                       "(up to NEWSSPIDER_MAX_ATTEMPTS runs; --refresh retries it anyway). Exit "
+                       "1 when any is listed.")  # fmt: skip
+    f.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    f.add_argument("--json", action="store_true", help="one JSON object per article")
+
 
 def _channels(args: argparse.Namespace) -> Any:
     from newsspider.archive.channels import ChannelError, load_channels
@@ -50,6 +55,8 @@ def _channels(args: argparse.Namespace) -> Any:
 def cmd_index(args: argparse.Namespace) -> int:
     from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError
 
+    if args.index_command == "failed":
+        return _failed(args, EXIT_OK, EXIT_FAILED, UsageError)
     if args.index_command == "import":
         return _import(args, EXIT_OK, EXIT_FAILED, UsageError)
     return _check(args, EXIT_OK, EXIT_FAILED, UsageError)
@@ -89,3 +96,27 @@ def _import(args: argparse.Namespace, ok: int, failed: int, usage: type[Exceptio
     print(f"newsspider: imported {len(report.imported)}, already imported "
           f"{len(report.already)}, skipped {len(report.skipped)}", file=sys.stderr)  # fmt: skip
     return failed if report.skipped else ok
+
+
+def _failed(args: argparse.Namespace, ok: int, failed: int, usage: type[Exception]) -> int:
+    import json
+
+    from newsspider.archive.index import STATE_DIR, Index
+
+    output = Path(args.output)
+    if not (output / STATE_DIR / "index.sqlite3").is_file():
+        raise usage(f"--output {output}: no archive index there")
+    index = Index(output)
+    try:
+        rows = index.failed()
+    finally:
+        index.close()
+    for rec in rows:
+        if args.json:
+            print(json.dumps({"url": rec.url, "key": rec.key, "channel": rec.channel,
+                              "attempts": rec.attempts, "reason": rec.reason},
+                             ensure_ascii=False))  # fmt: skip
+        else:
+            print(f"{rec.url}\t{rec.channel}\tattempts {rec.attempts}\t{rec.reason}")
+    print(f"newsspider: index failed: {len(rows)} article(s)", file=sys.stderr)
+    return failed if rows else ok

@@ -14,6 +14,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from newsspider.article import Article, NotAnArticle
+from newsspider.health import ExtractionHealth
 from newsspider.pages import extract
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,20 @@ logger = logging.getLogger(__name__)
 #: Signal sent with ``key``, ``url``, ``reason`` when an archived article answers 404 on a
 #: re-fetch; the archive pipeline (the one writer of the index) marks it ``gone``.
 article_gone = object()
+#: Signal sent with ``key``, ``url``, ``channel``, ``reason``, ``doc_id`` when a crawled article
+#: still failed after its retries; the archive pipeline records it ``failed`` in the index.
+article_failed = object()
+
+try:  # Scrapy >= 2.14 wraps Twisted's download errors in its own
+    from scrapy.exceptions import (
+        DownloadConnectionRefusedError,
+        DownloadFailedError,
+        DownloadTimeoutError,
+        ResponseDataLossError,
+    )
+except ImportError:  # pragma: no cover
+    DownloadTimeoutError = DownloadFailedError = TimeoutError  # type: ignore[misc,assignment]
+    DownloadConnectionRefusedError = ResponseDataLossError = TimeoutError  # type: ignore[misc,assignment]
 
 
 def failure_reason(failure: Failure) -> str:
@@ -30,9 +45,21 @@ def failure_reason(failure: Failure) -> str:
         return f"HTTP {response.status}"
     if failure.check(DNSLookupError):
         return "DNS lookup failed"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
         return "timed out"
+    if failure.check(ResponseDataLossError) or "_DataLoss" in failure.getErrorMessage():
+        return "truncated body (connection closed before the announced length)"
+    if failure.check(DownloadConnectionRefusedError):
+        return "connection refused"
+    if failure.check(DownloadFailedError) and "ConnectionLost" in failure.getErrorMessage():
+        return "connection lost or reset"
     return f"{failure.type.__name__}: {failure.getErrorMessage()}"
+
+
+def with_retries(reason: str, meta: dict[str, Any]) -> str:
+    """``HTTP 500`` -> ``HTTP 500 (after 2 retries)``: a reason says how hard we tried."""
+    retries = int(meta.get("retry_times", 0) or 0)
+    return f"{reason} (after {retries} retr{'y' if retries == 1 else 'ies'})" if retries else reason
 
 
 class ArticleSpiderBase(scrapy.Spider):
@@ -42,6 +69,8 @@ class ArticleSpiderBase(scrapy.Spider):
         super().__init__(*args, **kwargs)
         #: URL -> reason, for the per-URL lines and the summary
         self.failures: dict[str, str] = {}
+        #: what extraction made of the article pages, per channel (the health check's input)
+        self.extraction = ExtractionHealth()
 
     def record_failure(self, url: str, reason: str, stat: str = "failed") -> None:
         self.failures[url] = reason
@@ -56,14 +85,29 @@ class ArticleSpiderBase(scrapy.Spider):
             meta={"channel": channel, "article_url": url, **meta},
         )
 
+    def article_failure(self, meta: dict[str, Any], url: str, reason: str) -> None:
+        """A failed article: reported, and (for a crawl, whose requests carry the article's
+        key) recorded in the index through the archive pipeline, to be retried next run."""
+        self.record_failure(url, reason)
+        key = meta.get("article_key")
+        if key:
+            self.crawler.signals.send_catch_log(
+                article_failed, key=key, url=url, channel=meta.get("channel", ""),
+                reason=reason, doc_id=meta.get("doc_id", ""),
+            )  # fmt: skip
+
     def parse_article(self, response: Response) -> Iterator[Article]:
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        channel = response.meta.get("channel", "")
         try:
             article = extract(response.url, response.body, content_type)
         except NotAnArticle as exc:
             self.crawler.stats.inc_value(f"article/{exc.stat}")
-            self.record_failure(response.meta.get("article_url", response.url), str(exc))
+            self.extraction.page(channel, exc.stat)
+            url = response.meta.get("article_url", response.url)
+            self.article_failure(response.meta, url, str(exc))
             return
+        self.extraction.page(channel, None)
         if not article.title.strip() and response.meta.get("roll_title"):
             # the roll list's headline is often cut ("..."): only for a page without its own
             article.title = response.meta["roll_title"]
@@ -85,4 +129,5 @@ class ArticleSpiderBase(scrapy.Spider):
             logger.warning("gone %s: %s on a re-fetch; its post is kept", url,
                            failure_reason(failure))  # fmt: skip
             return
-        self.record_failure(url, failure_reason(failure))
+        reason = with_retries(failure_reason(failure), failure.request.meta)
+        self.article_failure(failure.request.meta, url, reason)

@@ -12,6 +12,13 @@ written by the archive pipeline. What this spider decides is *what to request*:
 - A channel stops at ``pages``, at the first item older than ``since``, at the end of the list,
   or when a whole page held only articles already archived (the incremental stop); the crawl
   stops at ``limit`` article requests.
+- After a run that did not finish (killed, crashed, paused), a channel's incremental stop stays
+  off until the listing is past the oldest item that run had listed (its *floor*, kept in
+  ``.newsspider/run.json``): the articles it listed but never fetched are not skipped.
+- Articles the index holds as ``failed`` are requested again at the start (bounded by
+  ``NEWSSPIDER_MAX_ATTEMPTS`` runs), wherever the roll list has moved them.
+- Requests carry only JSON-able meta and spider-method callbacks, so ``JOBDIR`` can pause and
+  resume a crawl.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from twisted.python.failure import Failure
 
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record
+from newsspider.archive.runstate import COMPLETE, STOPPED, RunState, sweep_temp_files
 from newsspider.roll import RollError, RollItem, parse_roll, parse_when
 from newsspider.spiders.base import ArticleSpiderBase, failure_reason
 
@@ -97,6 +105,12 @@ class SinaSpider(ArticleSpiderBase):
         #: channel key -> why its pagination ended, for the summary
         self.stop_reasons: dict[str, str] = {}
         self._limit_hit = False
+        self.run_state: RunState | None = None
+        #: channel -> oldest ctime an interrupted run had listed: no incremental stop above it
+        self.floors: dict[str, int] = {}
+        #: the health check's verdict, filled when the spider closes
+        self.health_warnings: list[str] = []
+        self.max_attempts = 5
 
     # --- set-up ---
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -107,10 +121,59 @@ class SinaSpider(ArticleSpiderBase):
             raise ValueError(f"unknown channel(s) {', '.join(unknown)} (known: {', '.join(table)})")
         self.channels = [table[k] for k in dict.fromkeys(keys)]
         self.refresh = self.refresh or self.settings.getbool("NEWSSPIDER_REFRESH")
-        self.index = Index(self.settings.get("NEWSSPIDER_OUTPUT", "output"))
+        output = self.settings.get("NEWSSPIDER_OUTPUT", "output")
+        self.max_attempts = self.settings.getint("NEWSSPIDER_MAX_ATTEMPTS", 5)
+        if self.settings.get("NEWSSPIDER_REDIS_URL"):
+            # a cluster's feeder: what is archived is known to Redis, not to this folder
+            from newsspider.cluster import SharedState
+
+            shared = SharedState.from_settings(self.settings)
+            self.index = shared.index()  # type: ignore[assignment]
+        else:
+            self.index = Index(output)
+        self.run_state = RunState(output)
+        self.floors = self.run_state.begin(
+            [c.key for c in self.channels],
+            {"pages": self.max_pages, "limit": self.limit, "since": self.since,
+             "until": self.until, "refresh": self.refresh},
+        )  # fmt: skip
+        if self.run_state.interrupted:
+            removed = sweep_temp_files(output)
+            logger.warning(
+                "the previous crawl (started %s) did not finish; completing what it listed "
+                "(floors %s)%s", self.run_state.previous.get("started"), self.floors or "none",
+                f"; removed {len(removed)} temp file(s) it left" if removed else "",
+            )  # fmt: skip
         yield self.roll_request(0, 1)
+        for request in self.failed_requests():
+            yield request
+
+    def failed_requests(self) -> Iterator[scrapy.Request]:
+        """Articles of these channels that failed in an earlier run, requested again now so that
+        no failure is forgotten when the roll list has moved them past the incremental stop."""
+        assert self.index is not None and self.crawler.stats is not None
+        keys = {c.key for c in self.channels}
+        for rec in self.index.failed():
+            if rec.channel not in keys or not rec.url or rec.key in self.requested:
+                continue
+            if rec.attempts >= self.max_attempts and not self.refresh:
+                continue
+            if self.limit is not None and self.articles_requested >= self.limit:
+                return
+            self.requested.add(rec.key)
+            self.articles_requested += 1
+            self.crawler.stats.inc_value("crawl/requested")
+            self.crawler.stats.inc_value("crawl/requested/retry_failed")
+            known = rec.key if rec.path else None
+            yield self.article_request(rec.url, rec.channel, known_key=known,
+                                       article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
 
     def closed(self, reason: str) -> None:
+        self.health_warnings = self.extraction.warnings()
+        for warning in self.health_warnings:
+            logger.warning("health: %s", warning)
+        if self.run_state is not None:
+            self.run_state.finish(COMPLETE if reason == "finished" else STOPPED, reason)
         if self.index is not None:
             self.index.close()
 
@@ -136,6 +199,8 @@ class SinaSpider(ArticleSpiderBase):
         """Why to request this item ("new", "retry", "refresh", "modified"), or "" to skip it."""
         if rec is None:
             return "new"
+        if rec.status == "failed" and rec.attempts >= self.max_attempts and not self.refresh:
+            return ""  # given up after that many runs (`index failed` lists it; --refresh retries)
         if rec.status not in SETTLED:
             return "retry"  # pending, failed, or marked for re-fetch by `index check --repair`
         if self.refresh:
@@ -155,6 +220,7 @@ class SinaSpider(ArticleSpiderBase):
         try:
             roll = parse_roll(response.body)
         except RollError as exc:
+            self.extraction.roll_page(channel.key, 0)
             stats.inc_value(f"roll/error/{exc.stat}")
             self.record_failure(response.url, f"roll API: {exc.reason}", stat="roll_failed")
             yield from self.end_channel(channel_no, f"page {page}: unusable roll answer")
@@ -162,6 +228,12 @@ class SinaSpider(ArticleSpiderBase):
         for stat, message in roll.problems:
             stats.inc_value(f"roll/bad_item/{stat}")
             logger.warning("roll %s page %d: skipped an item: %s", channel.key, page, message)
+        self.extraction.roll_page(channel.key, roll.raw_count)
+        ctimes = [item.ctime for item in roll.items if item.ctime]
+        oldest = min(ctimes) if ctimes else None
+        floor = self.floors.get(channel.key)
+        # the listing is past what an interrupted run had listed: normal rules from here on
+        past_floor = floor is None or (oldest is not None and oldest < floor)
 
         candidates = new = 0
         older = False
@@ -195,7 +267,10 @@ class SinaSpider(ArticleSpiderBase):
                 roll_ctime=item.ctime,
                 roll_mtime=item.mtime,
                 roll_title=item.title,
-                known_key=rec.key if rec is not None else None,
+                # "known": a post exists (a 404 then means gone, not failed)
+                known_key=rec.key if rec is not None and rec.path else None,
+                article_key=rec.key if rec is not None else item.key,
+                doc_id=item.doc_id,
             )
             if self.limit is not None and self.articles_requested >= self.limit:
                 self._limit_hit = True
@@ -214,7 +289,7 @@ class SinaSpider(ArticleSpiderBase):
             if page == 1:
                 stats.inc_value("roll/error/empty")
                 logger.warning("roll %s page 1 is empty: %s", channel.key, response.url)
-        elif candidates and not new:
+        elif candidates and not new and past_floor:
             stop = "a whole page already archived (incremental stop)"
         elif self.max_pages is not None and page >= self.max_pages:
             stop = f"--pages {self.max_pages} read"
@@ -222,6 +297,12 @@ class SinaSpider(ArticleSpiderBase):
             stop = "end of the list (total reached)"
         elif page >= MAX_PAGES:
             stop = f"safety cap of {MAX_PAGES} pages"
+        if self.run_state is not None:
+            self.run_state.page_read(channel.key, page, oldest)
+            if floor is not None and (past_floor or stop.startswith("end of the list")):
+                self.floors.pop(channel.key, None)
+                self.run_state.floor_covered(channel.key)
+                logger.info("roll %s: past the interrupted run's listing", channel.key)
         if stop:
             yield from self.end_channel(channel_no, f"page {page}: {stop}")
         else:
@@ -231,6 +312,8 @@ class SinaSpider(ArticleSpiderBase):
         """Record why this channel ended and start the next one (unless the limit is reached)."""
         key = self.channels[channel_no].key
         self.stop_reasons[key] = reason
+        if self.run_state is not None:
+            self.run_state.channel_ended(key, reason)
         logger.info("roll %s: stopped at %s", key, reason)
         if channel_no + 1 < len(self.channels) and not self._limit_hit:
             yield self.roll_request(channel_no + 1, 1)
@@ -239,6 +322,7 @@ class SinaSpider(ArticleSpiderBase):
         request = failure.request  # type: ignore[attr-defined]
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("roll/error/fetch")
+        self.extraction.roll_page(self.channels[request.meta["channel_no"]].key, 0)
         self.record_failure(request.url, f"roll API: {failure_reason(failure)}", stat="roll_failed")
         yield from self.end_channel(
             request.meta["channel_no"], f"page {request.meta['roll_page']}: roll API failed"
