@@ -26,6 +26,17 @@ EXIT_STATUS_HELP = """exit status:
   3  health alarm (a crawl that looks like the site changed)"""
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts (--pages, --limit, --rounds): a clear message, exit 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
 class UsageError(Exception):
     """A configuration problem found before anything was done: exit 2."""
 

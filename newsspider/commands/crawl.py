@@ -9,20 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from newsspider.cli import positive_int
+
 #: stats worth keeping in ``--summary-json`` (the rest is Scrapy's housekeeping)
 _SUMMARY_STATS = ("roll/", "crawl/", "archive/", "article/", "replay/", "newsspider/",
                   "downloader/request_count", "downloader/response_count",
                   "downloader/response_status_count/", "finish_reason")  # fmt: skip
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
 
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
@@ -36,9 +28,9 @@ def add_crawl_options(p: argparse.ArgumentParser, common: Callable[..., None]) -
                    help="channel to crawl (repeatable, in order: an article in two channels is "
                    "filed under the first); default china; see `newsspider channels`")  # fmt: skip
     p.add_argument(
-        "--pages", type=_positive, metavar="N", help="read at most N roll pages a channel"
+        "--pages", type=positive_int, metavar="N", help="read at most N roll pages a channel"
     )
-    p.add_argument("--limit", type=_positive, metavar="N", help="request at most N articles")
+    p.add_argument("--limit", type=positive_int, metavar="N", help="request at most N articles")
     p.add_argument("--since", metavar="WHEN",
                    help="stop at items created before WHEN (ISO date or date-time, Beijing time "
                    "unless it has an offset)")  # fmt: skip

@@ -44,7 +44,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from newsspider.commands.crawl import _positive, add_crawl_options
+from newsspider.cli import positive_int
+from newsspider.commands.crawl import add_crawl_options
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -69,7 +70,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p.add_argument("--every", required=True, type=parse_duration, metavar="DURATION",
                    help="start a round this long after the last one started: 90s, 5m, 1h, 1d "
                    "(the first round starts at once)")  # fmt: skip
-    p.add_argument("--rounds", type=_positive, metavar="N",
+    p.add_argument("--rounds", type=positive_int, metavar="N",
                    help="stop after N rounds (default: run until SIGINT or SIGTERM)")  # fmt: skip
     add_crawl_options(p, common)
 

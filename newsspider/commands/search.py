@@ -15,15 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+from newsspider.cli import positive_int
 
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
@@ -38,7 +30,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p.add_argument("--since", metavar="WHEN",
                    help="only articles published at or after WHEN (ISO date or date-time, "
                    "Beijing time unless it has an offset)")  # fmt: skip
-    p.add_argument("--limit", type=_positive, default=20, metavar="N",
+    p.add_argument("--limit", type=positive_int, default=20, metavar="N",
                    help="show at most N articles (default 20)")  # fmt: skip
 
 
