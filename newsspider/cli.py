@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -65,6 +66,9 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
                 "MANIFEST.tsv (see REPLAY.md)"
             )
         overrides["NEWSSPIDER_REPLAY_DIR"] = str(replay)
+        from newsspider.settings import replay_profile
+
+        overrides.update(replay_profile(settings))  # what a replay never uses, switched off
     if getattr(args, "record", None):
         overrides["NEWSSPIDER_RECORD_DIR"] = args.record
     if getattr(args, "overwrite_feed", None):
@@ -116,7 +120,19 @@ def _run(settings: Any, spider: str, **kwargs: Any) -> Any:
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     process.crawl(crawler, **kwargs)
-    process.start()
+    # Scrapy's root handler drops records under LOG_LEVEL, but only after every logger.debug()
+    # or info() call (several per request) has built its record; a root level skips that work.
+    # What reaches the handlers, and LogCount's log_count/* stats, is the same.
+    root = logging.getLogger()
+    previous = root.level
+    level = settings.get("LOG_LEVEL")
+    level = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if settings.getbool("LOG_ENABLED", True) and isinstance(level, int) and previous < level:
+        root.setLevel(level)
+    try:
+        process.start()
+    finally:
+        root.setLevel(previous)
     return crawler
 
 

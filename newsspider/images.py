@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: NEWSSPIDER_IMAGE_MAX_PER_ARTICLE's default: Sina's longest photo stories show about 100
+DEFAULT_MAX_PER_ARTICLE = 300
 #: request.meta flag on every image request (for middlewares and tests that want to tell)
 IMAGE_META = "newsspider_image"
 
@@ -102,6 +104,7 @@ class ImagesPipeline(FilesPipeline):
         self.max_pixels = s.getint("NEWSSPIDER_IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
         self.max_attempts = s.getint("NEWSSPIDER_IMAGE_MAX_ATTEMPTS", 3)
         self.max_redirects = s.getint("REDIRECT_MAX_TIMES", 20)
+        self.max_per_article = s.getint("NEWSSPIDER_IMAGE_MAX_PER_ARTICLE", DEFAULT_MAX_PER_ARTICLE)
         self.fsync = s.getbool("NEWSSPIDER_FSYNC")
         self.index: Index | None = None
         self.table: ImageTable | None = None
@@ -161,7 +164,21 @@ class ImagesPipeline(FilesPipeline):
         item.local_images = {}
         item.failed_images = {}
         requests: list[Request] = []
-        for url in dict.fromkeys(item.body_images):
+        urls = list(dict.fromkeys(item.body_images))
+        if self.max_per_article > 0 and len(urls) > self.max_per_article:
+            # a page with thousands of pictures is a broken or hostile page, not an article:
+            # the first ones are fetched, the rest keep their remote URLs (one line, one stat)
+            over = urls[self.max_per_article :]
+            urls = urls[: self.max_per_article]
+            for url in over:
+                item.failed_images[url] = "over-cap"
+            self._inc("images/over_cap", len(over))
+            logger.warning(
+                "images over the cap: %s shows %d images; the first %d are downloaded, %d keep "
+                "their remote URLs (NEWSSPIDER_IMAGE_MAX_PER_ARTICLE)",
+                item.url, len(urls) + len(over), len(urls), len(over),
+            )  # fmt: skip
+        for url in urls:
             if not host_allowed(url, self.hosts):
                 self._record_failure(url, "disallowed-host", "not in NEWSSPIDER_IMAGE_HOSTS",
                                      attempt=False)  # fmt: skip

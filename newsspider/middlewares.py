@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DownloadCancelledError, NotConfigured
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
@@ -77,9 +77,13 @@ class ReplayDownloaderMiddleware:
     broken archive stops the crawl before its first request.
     """
 
-    def __init__(self, replay: ReplaySource, stats: StatsCollector | None = None) -> None:
+    def __init__(
+        self, replay: ReplaySource, stats: StatsCollector | None = None, maxsize: int = 0
+    ) -> None:
         self.replay = replay
         self.stats = stats
+        #: DOWNLOAD_MAXSIZE: a replayed body over it is cancelled as a live download would be
+        self.maxsize = maxsize
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -90,7 +94,21 @@ class ReplayDownloaderMiddleware:
         problem = getattr(source, "problem", None)
         if problem:  # a WARC whose last record a crash cut short: the rest still replays
             logger.warning("%s", problem)
-        return cls(source, crawler.stats)
+        return cls(source, crawler.stats, crawler.settings.getint("DOWNLOAD_MAXSIZE", 0))
+
+    def _check_size(self, request: Request, size: int) -> None:
+        """A body over ``download_maxsize`` (request meta, else DOWNLOAD_MAXSIZE) fails the way
+        Scrapy's HTTP handler fails it live (same exception, same message), so a replayed crawl
+        refuses a 50 MB page, or an image over its cap, exactly as a live one does."""
+        maxsize = int(request.meta.get("download_maxsize", self.maxsize) or 0)
+        if maxsize and size > maxsize:
+            self._inc("replay/over_maxsize")
+            message = (
+                f"Received {size} bytes which is larger than download max size ({maxsize}) "
+                f"in request {request}."
+            )
+            logger.warning("%s", message)
+            raise DownloadCancelledError(message)
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -111,6 +129,7 @@ class ReplayDownloaderMiddleware:
             status, headers = entry.status, Headers(entry.headers)
             # A server sends no body to HEAD; neither does the archive.
             body = b"" if request.method == "HEAD" else entry.read_body()
+            self._check_size(request, len(body))
             self._inc("replay/response_bytes", len(body))
         # A directory stores decoded bodies and no Content-Encoding, so HttpCompressionMiddleware
         # passes them through untouched (a stored .gz file is a body, not an encoding); a WARC

@@ -11,6 +11,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from newsspider.archive.channels import ChannelError, load_channels
+from newsspider.archive.post import normalize_title
 from newsspider.archive.store import Archive
 from newsspider.article import Article
 from newsspider.spiders.base import article_failed, article_gone
@@ -46,8 +47,13 @@ class ArticlePipeline:
         problem = ""
         if not isinstance(item, Article):
             problem = f"not an Article item ({type(item).__name__})"
-        elif not item.title.strip():
-            problem = "no headline"
+        elif not normalize_title(item.title):
+            # a headline of only control, format or private-use characters is no headline
+            problem = (
+                "no headline"
+                if not item.title.strip()
+                else "no headline (only invisible characters)"
+            )
         elif item.channel not in self.channels:
             problem = f"unknown channel {item.channel!r}"
         if problem:

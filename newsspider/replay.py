@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import mimetypes
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -220,19 +221,52 @@ def _resolve_inside(root: Path, file: str, where: str) -> Path:
     The lexical check catches ``/etc/passwd`` and ``../x``; resolving afterwards catches a
     symlink inside the directory that points out of it.
     """
-    if _is_unsafe_relative(file):
-        raise ManifestError(f"{where}: file {file!r} would leave the replay directory {root}")
-    real_root = root.resolve()
-    real = (root / file).resolve()
-    if not real.is_relative_to(real_root):
-        raise ManifestError(
-            f"{where}: file {file!r} resolves to {real}, outside the replay directory {real_root}"
-        )
-    if not real.exists():
-        raise ManifestError(f"{where}: file {file!r} is missing from {root}")
-    if not real.is_file():
-        raise ManifestError(f"{where}: file {file!r} in {root} is not a regular file")
-    return real
+    return _InsideResolver(root)(file, where)
+
+
+class _InsideResolver:
+    """:func:`_resolve_inside` for the thousands of rows of one manifest, with the same answers.
+
+    ``Path.resolve`` costs an ``lstat`` per path component, per row: most of loading a large
+    manifest. Here the root and each folder are resolved once, and a file is resolved on its
+    own only when it is a symlink (the one case where its real place is not its folder's).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real_root = root.resolve()
+        self._folders: dict[PurePosixPath | Path, Path] = {}
+
+    def __call__(self, file: str, where: str) -> Path:
+        if _is_unsafe_relative(file):
+            raise ManifestError(
+                f"{where}: file {file!r} would leave the replay directory {self.root}"
+            )
+        joined = self.root / file
+        folder = self._folders.get(joined.parent)
+        if folder is None:
+            folder = self._folders[joined.parent] = joined.parent.resolve()
+        real = folder / joined.name
+        try:
+            st = os.lstat(real)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            real = real.resolve()
+            try:
+                st = os.stat(real)
+            except OSError:
+                st = None
+        if not real.is_relative_to(self.real_root):
+            raise ManifestError(
+                f"{where}: file {file!r} resolves to {real}, outside the replay directory "
+                f"{self.real_root}"
+            )
+        if st is None:
+            raise ManifestError(f"{where}: file {file!r} is missing from {self.root}")
+        if not stat.S_ISREG(st.st_mode):
+            raise ManifestError(f"{where}: file {file!r} in {self.root} is not a regular file")
+        return real
 
 
 def _read_manifest_text(path: Path) -> str:
@@ -258,15 +292,26 @@ class ReplayDir:
         manifest = self.directory / MANIFEST_NAME
         text = _read_manifest_text(manifest)
         self._entries: dict[str, ReplayEntry] = {}
+        #: each URL as the manifest spells it -> the entry its canonical form answers with:
+        #: a request for a listed URL (nearly all of them) skips canonicalize_url, which costs
+        #: more than the rest of a lookup
+        self._exact: dict[str, ReplayEntry] = {}
+        resolve = _InsideResolver(self.directory)
+        spelled: list[tuple[str, str]] = []
         for number, row in _parse_numbered(text, str(manifest)):
             where = f"{manifest}:{number}"
-            path = _resolve_inside(self.directory, row.file, where) if row.file else None
+            path = resolve(row.file, where) if row.file else None
             entry = ReplayEntry(row.url, row.status, row.content_type, row.location, path)
-            self._entries.setdefault(_canonical(row.url), entry)
+            key = _canonical(row.url)
+            self._entries.setdefault(key, entry)
+            spelled.append((row.url, key))
+        for url, key in spelled:
+            self._exact.setdefault(url, self._entries[key])
 
     def lookup(self, url: str) -> ReplayEntry | None:
         """Find the stored answer for ``url``, compared in canonical form; ``None`` if absent."""
-        return self._entries.get(_canonical(url))
+        entry = self._exact.get(url)
+        return entry if entry is not None else self._entries.get(_canonical(url))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -8,6 +8,7 @@ Kept free of Scrapy so that every way the API answers badly can be tested withou
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -82,16 +83,27 @@ def is_sina_host(host: str) -> bool:
     return any(host.endswith(s) for s in SINA_SUFFIXES)
 
 
+#: the largest number read as unix seconds or as a count: year 3000. A larger one (``1e300``,
+#: ``Infinity``, 40 digits) cannot be a time, and would overflow date arithmetic further on.
+MAX_NUMBER = 32_503_680_000
+
+
 def _unix(value: object) -> int | None:
-    """Roll times are unix seconds, as strings or numbers; anything else reads as absent."""
+    """Roll times are unix seconds, as strings or numbers; anything else (a bool, NaN, infinity,
+    a number beyond :data:`MAX_NUMBER`, ``"12abc"``) reads as absent."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value > 0 else None
     if isinstance(value, float):
-        return int(value) if value > 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip()) or None
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 12:
+            return None
+        value = int(text)
+    if isinstance(value, int) and 0 < value <= MAX_NUMBER:
+        return value
     return None
 
 
@@ -151,6 +163,8 @@ def parse_roll(body: bytes | str) -> RollPage:
     except json.JSONDecodeError as exc:
         head = " ".join(text[:60].split())
         raise RollError(f"not JSON ({exc.msg} at {exc.pos}; starts {head!r})", "not_json") from None
+    except RecursionError:  # [[[[...]]]] thousands deep: the json module recurses
+        raise RollError("JSON nested too deep to read", "not_json") from None
     result = data.get("result") if isinstance(data, dict) else None
     if not isinstance(result, dict):
         raise RollError("no 'result' object in the answer", "bad_shape")

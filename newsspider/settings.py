@@ -1,6 +1,8 @@
 """Scrapy settings for newsspider: one place, a short reason each. Override with ``-s`` or the
 ``newsspider`` command's options."""
 
+from typing import Any
+
 BOT_NAME = "newsspider"
 SPIDER_MODULES = ["newsspider.spiders"]
 NEWSPIDER_MODULE = "newsspider.spiders"
@@ -14,6 +16,9 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4  # a news site, not a load test
+# every callback yields at most one item (an article) or a page of requests (the roll list);
+# Scrapy's default of 100 starts 100 worker tasks per callback, which cost more than the parse
+CONCURRENT_ITEMS = 1
 DOWNLOAD_DELAY = 0.25
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # Sina article pages are < 1 MB; images have their own cap
@@ -67,6 +72,7 @@ NEWSSPIDER_IMAGE_HOSTS = ["*.sinaimg.cn", "*.sina.com.cn", "*.sina.cn", "*.sinaj
 NEWSSPIDER_IMAGE_MAX_BYTES = 10 * 1024 * 1024  # larger images are not kept (post links remote)
 NEWSSPIDER_IMAGE_MAX_PIXELS = 40_000_000  # width x height cap, checked before decoding (bombs)
 NEWSSPIDER_IMAGE_MAX_ATTEMPTS = 3  # runs that may retry a failed image before it is given up
+NEWSSPIDER_IMAGE_MAX_PER_ARTICLE = 300  # images fetched for one article; the rest stay remote
 NEWSSPIDER_COMPACT_BODY = False  # drop blank body lines so Markdown keeps the body one HTML block
 NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
 NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md) or a WARC
@@ -84,3 +90,38 @@ NEWSSPIDER_REDIS_POLL = 1.0  # seconds between a worker's looks at the queue and
 NEWSSPIDER_EXIT_WHEN_IDLE = 0  # a worker exits after this many idle seconds (0: runs until stopped)
 
 LOG_LEVEL = "INFO"
+
+
+#: What a replayed crawl (``--replay``) does not need, switched off by the ``newsspider`` command
+#: (:func:`replay_profile`): answers come from disk at once, so there is no connection to time
+#: out, authenticate, proxy or throttle, no Referer worth computing (images set theirs) and no
+#: depth or URL length to police; each of these costs a call per request or per response.
+REPLAY_DISABLED_DOWNLOADER_MIDDLEWARES = (
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware",  # our spiders set no domains
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
+    "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware",
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware",
+)
+REPLAY_DISABLED_SPIDER_MIDDLEWARES = (
+    "scrapy.spidermiddlewares.referer.RefererMiddleware",
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
+    "scrapy.spidermiddlewares.depth.DepthMiddleware",
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware",
+)
+
+
+def replay_profile(settings: Any) -> dict[str, Any]:
+    """The settings a replayed crawl runs with on top of ``settings``: the components above
+    off, AutoThrottle off (replayed requests never reach a download slot), no memory or log
+    statistics timers. Live crawls are not touched; ``-s`` still overrides any of it."""
+    downloader = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    downloader.update(dict.fromkeys(REPLAY_DISABLED_DOWNLOADER_MIDDLEWARES))
+    spider = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+    spider.update(dict.fromkeys(REPLAY_DISABLED_SPIDER_MIDDLEWARES))
+    return {
+        "DOWNLOADER_MIDDLEWARES": downloader,
+        "SPIDER_MIDDLEWARES": spider,
+        "AUTOTHROTTLE_ENABLED": False,
+        "MEMUSAGE_ENABLED": False,
+        "LOGSTATS_INTERVAL": 0,
+    }

@@ -8,6 +8,7 @@ of milliseconds a page) and applies the safety fixes of FORMAT.md on the way.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Iterator
@@ -34,6 +35,12 @@ _RAW_TEXT = frozenset({"style", "xmp", "noembed", "noframes", "plaintext"})
 _URL_ATTRS = frozenset({"href", "src", "action", "poster", "background", "xlink:href", "data"})
 _DROPPED_ATTRS = frozenset({"srcdoc", "formaction"})
 _BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+#: a tag name every HTML parser and Markdown renderer reads the same way: letters and digits,
+#: with ``-``/``_``/``.``/``:`` inside (custom elements, Word's ``o:p``, ``st1:chsdate``)
+_PLAIN_TAG = re.compile(r"[a-z][a-z0-9]*(?:[-_.:][a-z0-9]+)*")
+#: characters an attribute name must not hold: HTML5 keeps ``a"b`` or ``e<f`` as a name, but
+#: other readers (Markdown renderers, older parsers) split it differently
+_ODD_ATTR_NAME = re.compile(r"[\s\"'<>=`/\x00-\x1f\x7f]")
 _SCHEME_NOISE = re.compile(r"[\x00-\x20\x7f\s]+")
 _IMAGE_NAME = re.compile(r"\.(?:gif|png|jpe?g|webp)(?:$|[?#&/])", re.IGNORECASE)
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
@@ -61,6 +68,13 @@ class Body:
     images: list[str] = field(default_factory=list)
     #: the article's own pictures: the first one is headimg/thumbnail
     content_images: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=512)
+def _odd_tag(tag: str) -> bool:
+    """A tag name that is not plain, or that a Markdown renderer reads as a link to a script
+    URL (``<javascript:x>`` is an autolink there)."""
+    return _PLAIN_TAG.fullmatch(tag) is None or tag.startswith(_BAD_SCHEMES)
 
 
 def _is_dangerous(value: str) -> bool:
@@ -101,11 +115,32 @@ def _escape_amps(s: str, in_attr: bool) -> str:
     return "".join(out)
 
 
+#: ``](`` or ``]:`` of a Markdown link or link definition
+_MD_LINK = re.compile(r"\]([ \t]*)([(:])")
+
+
+def _defuse_markdown(s: str) -> str:
+    """``[x](javascript:...)`` in text is a script link once a Markdown renderer reads the lines
+    after a blank line of the body (FORMAT.md "Rendering in Markdown"). Where the link's target
+    is a script URL (entities decoded, whitespace and controls removed, as a browser reads it),
+    its ``(`` or ``:`` is written as a character reference: the same text on screen, no link."""
+
+    def defuse(m: re.Match[str]) -> str:
+        target = html.unescape(s[m.end() : m.end() + 80])
+        if _SCHEME_NOISE.sub("", target).lstrip("<").lower().startswith(_BAD_SCHEMES):
+            return "]" + m.group(1) + ("&#40;" if m.group(2) == "(" else "&#58;")
+        return m.group()
+
+    return _MD_LINK.sub(defuse, s)
+
+
 def escape_text(s: str) -> str:
     if "&" in s:
         s = _escape_amps(s, False)
     if "<" in s:
         s = s.replace("<", "&lt;")
+    if "]" in s and ("](" in s or "]:" in s or "] " in s):
+        s = _defuse_markdown(s)
     return s
 
 
@@ -178,12 +213,16 @@ class _Serializer:
         self.out: list[str] = []
         self.images: list[str] = []
         self.content_images: list[str] = []
+        # membership sets beside the ordered lists: a body with 10,000 <img> would otherwise
+        # cost 50 million comparisons (seconds) in the list lookups below
+        self._seen: set[str] = set()
+        self._seen_content: set[str] = set()
 
     def attrs(self, el: etree._Element, tag: str) -> list[tuple[str, str]]:
         kept: list[tuple[str, str]] = []
         for name, value in el.items():
             name = name.lower()
-            if name.startswith("on") or name in _DROPPED_ATTRS:
+            if name.startswith("on") or name in _DROPPED_ATTRS or _ODD_ATTR_NAME.search(name):
                 continue
             if tag == "img" and name in ("src", "referrerpolicy"):
                 kept.append((name, value))  # decided below
@@ -214,9 +253,11 @@ class _Serializer:
             out = [(n, url) if n == "src" else (n, v) for n, v in out]
         out.append(("referrerpolicy", "no-referrer"))
         if url.startswith(("http://", "https://")):
-            if url not in self.images:
+            if url not in self._seen:
+                self._seen.add(url)
                 self.images.append(url)
-            if not _SPACER.search(url) and not _not_content(el) and url not in self.content_images:
+            if url not in self._seen_content and not _SPACER.search(url) and not _not_content(el):
+                self._seen_content.add(url)
                 self.content_images.append(url)
         return out
 
@@ -229,7 +270,16 @@ class _Serializer:
             # processing instructions and entities: dropped, as a browser does
         else:
             tag = tag.lower()
-            if tag not in REMOVED:
+            if tag in REMOVED:
+                pass
+            elif _odd_tag(tag):
+                # ``<scr<script>`` (an element named "scr<script") or ``<javascript:x>`` (an
+                # autolink to Markdown): the tag goes, its content stays
+                if el.text:
+                    w(escape_text(el.text))
+                for child in el:
+                    self.node(child)
+            else:
                 self.element(el, tag)
         if el.tail:
             w(escape_text(el.tail))

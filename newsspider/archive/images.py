@@ -120,6 +120,11 @@ def inspect_image(
                 frames = int(getattr(img, "n_frames", 1))
                 if frames * width * height > FRAME_BUDGET * max_pixels:
                     raise ImageRejected("too-many-pixels", f"{frames} frames of {width}x{height}")
+                if img.format == "JPEG":
+                    # libjpeg's DCT scaling: every entropy-coded byte is still decoded (a cut
+                    # or corrupt stream fails exactly as at full size), but the inverse DCT and
+                    # colour conversion run on an eighth of the pixels: 2-3x faster
+                    img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
                 for frame in ImageSequence.Iterator(img):
                     frame.load()
     except ImageRejected:
@@ -266,8 +271,7 @@ def store_image(root: Path, rel_path: str, data: bytes, *, fsync: bool = False) 
     resolved = (root / rel_path).resolve()  # symlinks followed as far as the path exists
     if not resolved.is_relative_to(base) or resolved == base:
         raise ImageRejected("cannot-store", f"{rel_path} resolves outside {base}")
-    resolved.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(resolved, data, fsync=fsync)
+    atomic_write(resolved, data, fsync=fsync)  # makes the folder when it is new
     return resolved
 
 

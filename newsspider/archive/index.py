@@ -288,10 +288,14 @@ def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
     """Temp file in the same folder (a dot name: Hexo skips it), then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name[:40]}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "wb") as fh:
+        try:
+            fh = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:  # the folder is new: made on demand, not stat'ed every write
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(tmp, "wb")  # noqa: SIM115
+        with fh:
             fh.write(data)
             if fsync:
                 fh.flush()

@@ -34,7 +34,20 @@ def name_stem(title: str, doc_id: str) -> str:
     name = cut_utf8(name, MAX_NAME_BYTES).rstrip()
     if _WINDOWS_RESERVED.match(name):
         name += "_"
-    return name or doc_id
+    return name or safe_id(doc_id)
+
+
+#: what a doc id may look like to be used in a file name as it is
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def safe_id(doc_id: str) -> str:
+    """``doc_id`` when it is letters and digits (every Sina doc id is); anything else (a page's
+    ``publishid`` may say ``../../x``) is replaced by its hash, so that no id ever adds a path
+    separator, a dot name or a control character to a file name. "" stays "" (no id)."""
+    if not doc_id or _SAFE_ID.fullmatch(doc_id):
+        return doc_id
+    return hashlib.sha1(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def original_stem(title: str) -> str:
@@ -44,7 +57,7 @@ def original_stem(title: str) -> str:
 
 
 def with_suffix(stem: str, doc_id: str) -> str:
-    return f"{stem} ({doc_id})"
+    return f"{stem} ({safe_id(doc_id)})"
 
 
 #: Pillow format -> extension. MPO is a JPEG with extra pictures appended (some cameras'

@@ -17,6 +17,11 @@ from newsspider.article import Article
 IMAGE_MODES = ("local", "remote", "off")
 
 
+class UnsafePostPath(OSError):
+    """A post path that would leave the output folder: never written (an ``OSError``, so the
+    archive pipeline reports it as a post that could not be written, with this message)."""
+
+
 @dataclass(frozen=True)
 class Saved:
     """What happened to one article: ``archived`` (new), ``updated``, ``unchanged``, or
@@ -113,6 +118,16 @@ class Archive:
         suffix = article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12]
         return f"{folder}/{with_suffix(stem, suffix)}.md"
 
+    def _check_contained(self, path: str) -> None:
+        """A post path is one safe file name inside its category folder. The name rules make it
+        so; this makes it a checked property (like ``store_image``) rather than a hope: a path
+        that would resolve outside ``<output>/_posts`` is refused before anything is written."""
+        base = (self.root / "_posts").resolve()
+        name = path.rsplit("/", 1)[-1]
+        bad = "\0" in path or name.startswith((".", "_"))
+        if bad or not (self.root / path).resolve().is_relative_to(base):
+            raise UnsafePostPath(f"post path {path!r} leaves {base} or is hidden from Hexo")
+
     def _imported_at(self, article: Article, channel: Channel) -> Record | None:
         """An imported post (no URL yet) at the path this article's title gives, under the
         fixed file-name rule or the original generator's: the archive's own post of it."""
@@ -181,6 +196,7 @@ class Archive:
         stamp = rfc1123(now)
         if rec is None or not rec.path:  # new, or only known as failed so far
             path = self._choose_path(article, channel, key)
+            self._check_contained(path)
             if rec is None:
                 rec = Record(key=key, first_archived=stamp, channel=channel.key)
             rec.path, rec.first_archived = path, rec.first_archived or stamp

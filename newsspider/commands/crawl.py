@@ -12,7 +12,7 @@ from typing import Any
 from newsspider.cli import positive_int
 
 #: stats worth keeping in ``--summary-json`` (the rest is Scrapy's housekeeping)
-_SUMMARY_STATS = ("roll/", "crawl/", "archive/", "article/", "replay/", "newsspider/",
+_SUMMARY_STATS = ("roll/", "crawl/", "archive/", "article/", "replay/", "newsspider/", "images/",
                   "downloader/request_count", "downloader/response_count",
                   "downloader/response_status_count/", "finish_reason")  # fmt: skip
 

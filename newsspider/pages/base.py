@@ -29,6 +29,7 @@ _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 #: Sina's "GB2312" pages hold GBK and GB18030 characters; gb18030 is a superset of both
 _GB = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "gb18030", "csgb2312", "cp936", "x-euc-cn", "euc-cn"}
 _DOC_ID = re.compile(r"/(?:doc|detail)-(i?[A-Za-z0-9]+)\.(?:shtml|d\.html)")
+_SAFE_DOC_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _WS = re.compile(r"\s+")
 _PARA_TRIM = "\u3000\xa0 \t\r\n"
 _RELATED_HEADINGS = ("相关新闻", "相关阅读", "延伸阅读", "相关报道", "相关专题")
@@ -103,13 +104,47 @@ def strip_dataset_wrapper(text: str) -> str:
     return _DATASET_WRAPPER_END.sub("", text[m.end() :])
 
 
+#: libxml2 stops building the tree at this depth (without XML_PARSE_HUGE) and drops the rest of
+#: the page; Sina's templates nest about 30 deep
+MAX_DEPTH = 255
+
+
+def _check_parsed(text: str, root: etree._Element, parser: etree.HTMLParser) -> None:
+    """Refuse a tree that is not the whole page: libxml2 silently stops at :data:`MAX_DEPTH`
+    (a page nesting deeper loses everything after that point), and an HTML comment that never
+    ends hides the rest of the page in itself. Either way a post would be cut short without a
+    word, so the page is refused with the reason instead."""
+    for entry in parser.error_log:
+        if "Excessive depth" in entry.message:
+            raise NotAnArticle(
+                f"elements nested more than {MAX_DEPTH} deep (the HTML parser stops there and "
+                "the rest of the page would be lost)",
+                stat="too_deep",
+            )
+    opened = text.rfind("<!--")
+    if opened > text.rfind("-->") and opened > text.rfind("--!>"):
+        # cheap raw test first (rfind from the end); then the tree confirms that the last
+        # comment really runs to the end of the page (not a "<!--" inside a script string)
+        last = root.xpath("(//comment())[last()]")
+        tail = text[-64:].strip()
+        if last and tail and (last[0].text or "").rstrip().endswith(tail):
+            raise NotAnArticle(
+                "an HTML comment never ends (<!-- without -->): the rest of the page is hidden "
+                "in it",
+                stat="unterminated_comment",
+            )
+
+
 def parse_html(text: str) -> etree._Element:
     if not text.strip():
         raise NotAnArticle("empty page", stat="empty_page")
+    parser = lxml.html.HTMLParser()
     try:
-        return lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise NotAnArticle(f"not parseable as HTML: {exc}", stat="unparseable") from exc
+    _check_parsed(text, root, parser)
+    return root
 
 
 def doc_id_from_url(url: str) -> str:
@@ -483,7 +518,14 @@ class Page:
         return canonical_article_url(self.url)
 
     def doc_id(self) -> str:
-        return doc_id_from_url(self.url) or self.meta("publishid").split(",")[-1].strip()
+        """From the URL, else ``<meta name="publishid">``: that one only when it looks like a doc
+        id (letters and digits), since it names files (``name (DOCID).md``) and a page may hold
+        anything there (``../../x``)."""
+        found = doc_id_from_url(self.url)
+        if found:
+            return found
+        meta = self.meta("publishid").split(",")[-1].strip()
+        return meta if _SAFE_DOC_ID.fullmatch(meta) else ""
 
     def title(self) -> str:
         raise NotImplementedError

@@ -4,6 +4,7 @@ what failed and why."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
+from newsspider.archive.post import normalize_title
 from newsspider.article import Article, NotAnArticle
 from newsspider.health import ExtractionHealth
 from newsspider.pages import extract
@@ -49,6 +51,11 @@ def failure_reason(failure: Failure) -> str:
         return "timed out"
     if failure.check(ResponseDataLossError) or "_DataLoss" in failure.getErrorMessage():
         return "truncated body (connection closed before the announced length)"
+    if "max size" in failure.getErrorMessage():
+        # the live handler and the replay both cancel a body over DOWNLOAD_MAXSIZE this way
+        m = re.search(r"max size \((\d+)\)", failure.getErrorMessage())
+        cap = f" of {m.group(1)} bytes" if m else ""
+        return f"page larger than the download size cap{cap} (DOWNLOAD_MAXSIZE)"
     if failure.check(DownloadConnectionRefusedError):
         return "connection refused"
     if failure.check(DownloadFailedError) and "ConnectionLost" in failure.getErrorMessage():
@@ -108,7 +115,7 @@ class ArticleSpiderBase(scrapy.Spider):
             self.article_failure(response.meta, url, str(exc))
             return
         self.extraction.page(channel, None)
-        if not article.title.strip() and response.meta.get("roll_title"):
+        if not normalize_title(article.title) and response.meta.get("roll_title"):
             # the roll list's headline is often cut ("..."): only for a page without its own
             article.title = response.meta["roll_title"]
         article.channel = response.meta.get("channel", article.channel)
