@@ -270,8 +270,8 @@ class _Serializer:
             # processing instructions and entities: dropped, as a browser does
         else:
             tag = tag.lower()
-            if tag in REMOVED:
-                pass
+            if tag in REMOVED or (tag == "meta" and el.get("http-equiv") is not None):
+                pass  # a <meta http-equiv="refresh"> in a post would send readers elsewhere
             elif _odd_tag(tag):
                 # ``<scr<script>`` (an element named "scr<script") or ``<javascript:x>`` (an
                 # autolink to Markdown): the tag goes, its content stays

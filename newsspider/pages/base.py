@@ -52,28 +52,24 @@ def normalize_charset(name: str | None) -> str | None:
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode a page; returns (text, encoding used).
 
-    The page's own ``<meta charset>`` wins over the HTTP header (Sina's servers have sent wrong
-    headers for years), GB2312/GBK are read as GB18030, and a declared charset that the bytes do
-    not fit falls back to UTF-8, then GB18030, before anything is replaced. A charset known only
-    from the header comes after UTF-8: GB18030 decodes almost any bytes without an error, so a
-    UTF-8 page served as ``gb2312`` (with its meta tag beyond the sniffed head, as in browser
-    snapshots) would otherwise come out as mojibake, while GBK text is practically never valid
-    UTF-8.
+    Bytes that are valid UTF-8 are UTF-8, whatever the page or the header declares: GBK text is
+    practically never valid UTF-8, while GB18030 decodes almost any bytes without an error, so a
+    UTF-8 page declared (or served) as ``gb2312`` would otherwise come out as mojibake. Otherwise
+    the page's own ``<meta charset>`` wins over the HTTP header (Sina's servers have sent wrong
+    headers for years), GB2312/GBK are read as GB18030, and GB18030 is the last resort before
+    anything is replaced.
     """
     if body.startswith(b"\xef\xbb\xbf"):
         return body[3:].decode("utf-8", "replace"), "utf-8"
     declared = None
-    from_header = False
     m = _META_CHARSET.search(body[:4096])
     if m:
         declared = normalize_charset(m.group(1).decode("ascii", "ignore"))
     if declared is None and content_type:
         hm = _HEADER_CHARSET.search(content_type)
         declared = normalize_charset(hm.group(1)) if hm else None
-        from_header = declared is not None
     tried = []
-    order = ("utf-8", declared, "gb18030") if from_header else (declared, "utf-8", "gb18030")
-    for enc in order:
+    for enc in ("utf-8", declared, "gb18030"):
         if enc and enc not in tried:
             tried.append(enc)
             try:

@@ -157,3 +157,8 @@ def test_relink_touches_only_real_img_tags() -> None:
     assert out.count("/images/n.sinaimg.cn/a.jpg") == 1
     assert '<img src="/images/n.sinaimg.cn/a.jpg" alt="a" referrerpolicy="no-referrer">' in out
     assert relink_images(out, {"/images/n.sinaimg.cn/a.jpg": "https://n.sinaimg.cn/a.jpg"}) == html
+
+
+def test_meta_http_equiv_removed_anywhere() -> None:
+    out = body('<p>a</p><meta http-equiv="refresh" content="0;url=https://evil.example/"><p>b</p>')
+    assert out == "<p>a</p><p>b</p>"
