@@ -175,3 +175,59 @@ def test_index_follows_saves_of_titles_and_bodies(tmp_path: Path) -> None:
         assert hits[0].snippet == "下调贷款市场<报价利率>。" and hits[0].title.startswith("央行")
     finally:
         archive.close()
+
+
+def test_rows_a_killed_writer_never_indexed_are_caught_up(tmp_path: Path) -> None:
+    """The FTS table is updated in batches: rows committed but not yet indexed when the process
+    dies are not lost (``index check`` is clean, a search finds them, an open indexes them)."""
+    out = tmp_path / "out"
+    script = (
+        "import os, sys\n"
+        "from datetime import datetime, timedelta, timezone\n"
+        "from newsspider.archive.store import Archive\n"
+        "from newsspider.article import Article\n"
+        "a = Archive(sys.argv[1], images='off')\n"
+        "when = datetime(2024, 5, 10, 8, 0, tzinfo=timezone(timedelta(hours=8)))\n"
+        "for i in range(3):\n"
+        "    a.save(Article(url=f'https://finance.sina.com.cn/china/doc-izz00000{i}.shtml',\n"
+        "                   doc_id=f'zz00000{i}', title=f'央行宣布降准{i}号', created_at=when,\n"
+        "                   body=f'<p>　　释放长期资金约{i}万亿元。</p>'))\n"
+        "a.index._journal.flush()\n"
+        "os._exit(0)  # no close: nothing flushed to the full-text table\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, str(out)], cwd=PROJECT, timeout=60,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    db = sqlite3.connect(out / ".newsspider" / "index.sqlite3")
+    assert db.execute("SELECT count(*) FROM fts_pending").fetchone()[0] > 0
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 0
+    db.close()
+    assert run_newsspider("index", "check", "-o", str(out)).returncode == 0
+    assert len(result_paths(search(out, "央行宣布降准"))) == 3  # the search caught up
+    db = sqlite3.connect(out / ".newsspider" / "index.sqlite3")
+    assert db.execute("SELECT count(*) FROM fts_pending").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 3
+    db.close()
+
+
+def test_triggers_of_an_older_index_are_replaced(tmp_path: Path) -> None:
+    """An index whose triggers still update the FTS table directly gets the batched ones."""
+    from newsspider.archive.index import Index, Record
+
+    Index(tmp_path).close()
+    db = sqlite3.connect(tmp_path / ".newsspider" / "index.sqlite3")
+    db.executescript(
+        "DROP TRIGGER articles_fts_ai;"
+        "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN "
+        "INSERT OR REPLACE INTO articles_fts(rowid, title, text) "
+        "VALUES (new.rowid, new.title, new.text); END;"
+    )
+    db.close()
+    index = Index(tmp_path)
+    try:
+        index.put(Record(key="k", path="_posts/k.md", title="降准五十个基点", status="archived"))
+        sql = index.db.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_fts_ai'")
+        assert "fts_pending" in sql.fetchone()[0]
+        assert [h.key for h in search_index(index.db, "五十个")[0]] == ["k"]
+    finally:
+        index.close()

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsspider.archive.fulltext import FTS_SCHEMA, derived_fields, timestamp
+from newsspider.archive.fulltext import (
+    FLUSH_EVERY,
+    FTS_SCHEMA,
+    FTS_TRIGGERS,
+    derived_fields,
+    flush_pending,
+    timestamp,
+)
 from newsspider.testhooks import crash_point
 
 STATE_DIR = ".newsspider"
@@ -152,6 +159,8 @@ class Index:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self._upgrade()
+        self._writes = 0  # since the last flush of the full-text index
+        flush_pending(self.db)  # rows a killed process wrote but did not index
         # a buffer larger than any line: each write()+flush() is one append(2), so lines from a
         # crawl and a ``fetch`` beside it never interleave (O_APPEND keeps each call whole)
         self._journal = open(  # noqa: SIM115
@@ -170,6 +179,19 @@ class Index:
                 if "duplicate column" not in str(exc):
                     raise
         fts = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone()
+        # triggers from before fts_pending update the FTS table in the writing statement
+        direct = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?, ?, ?) "
+            "AND sql NOT LIKE '%fts_pending%'",
+            FTS_TRIGGERS,
+        ).fetchone()
+        if direct:
+            self.db.executescript(
+                "BEGIN IMMEDIATE;"
+                + "".join(f"DROP TRIGGER IF EXISTS {name};" for name in FTS_TRIGGERS)
+                + FTS_SCHEMA
+                + "COMMIT;"
+            )
         self.db.executescript(FTS_SCHEMA)
         if fts and not missing:
             return
@@ -198,8 +220,22 @@ class Index:
             raise
 
     def close(self) -> None:
-        self._journal.close()
-        self.db.close()
+        try:
+            self.flush()
+        finally:
+            self._journal.close()
+            self.db.close()
+
+    def flush(self) -> None:
+        """Index the rows written since the last flush in the full-text table (one transaction
+        for many articles: an FTS update and commit per article costs more than the row)."""
+        self._writes = 0
+        flush_pending(self.db)
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes >= FLUSH_EVERY and not self.db.in_transaction:
+            self.flush()
 
     def get(self, key: str) -> Record | None:
         row = self.db.execute("SELECT * FROM articles WHERE key = ?", (key,)).fetchone()
@@ -221,6 +257,7 @@ class Index:
         """Drop a row, and say so in the journal, so a rebuild does not bring it back (an
         imported record re-keyed by the doc id a crawl found is the one case)."""
         self.db.execute("DELETE FROM articles WHERE key = ?", (key,))
+        self._wrote()
         self._journal.write(json.dumps({DELETED: key}, ensure_ascii=False) + "\n")
         self._journal.flush()
 
@@ -230,6 +267,7 @@ class Index:
         cols = ", ".join(row)
         marks = ", ".join(f":{c}" for c in row)
         self.db.execute(f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})", row)
+        self._wrote()
         if journal:
             line = {c: row[c] for c in JOURNALED}
             self._journal.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
