@@ -486,6 +486,11 @@ class WarcReplaySource:
         methods: dict[str, str] = {}  # record id -> method of the request it is or answers
         records = end = 0
         with open(self.path, "rb") as fh:
+            gzipped = fh.read(2) == _GZIP_MAGIC
+        # a record in a gzip member cut short can read as whole (warcio does not complain, and a
+        # body of repeated bytes may even decompress in full): only complete members count
+        sound_end = _gzip_members_end(self.path) if gzipped else None
+        with open(self.path, "rb") as fh:
             iterator = ArchiveIterator(fh, check_digests=True)
             try:
                 for record in iterator:
@@ -504,6 +509,8 @@ class WarcReplaySource:
                     if record.digest_checker.passed is False:
                         problems = "; ".join(map(str, record.digest_checker.problems))
                         raise WarcError(f"record at offset {offset}: {problems}")
+                    if sound_end is not None and iterator.offset > sound_end:
+                        raise WarcError(f"record at offset {offset}: its gzip member has no end")
                     records += 1
                     end = iterator.offset
                     if entry is not None:
