@@ -60,6 +60,20 @@ def _clear_jobdir(jobdir: str) -> None:
         (root / name).unlink(missing_ok=True)
 
 
+def check_window(args: argparse.Namespace) -> None:
+    """--since/--until must parse before anything starts (exit 2), for crawl and schedule."""
+    from newsspider.cli import UsageError
+    from newsspider.roll import parse_when
+
+    for name, end in (("since", False), ("until", True)):
+        value = getattr(args, name)
+        if value:
+            try:
+                parse_when(value, end=end)
+            except ValueError as exc:
+                raise UsageError(f"--{name}: {exc}") from None
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     from newsspider.cli import (
         EXIT_HEALTH,
@@ -71,15 +85,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         _summary,
     )
     from newsspider.commands.worker import check_redis, redis_settings
-    from newsspider.roll import parse_when
 
-    for name, end in (("since", False), ("until", True)):
-        value = getattr(args, name)
-        if value:
-            try:
-                parse_when(value, end=end)
-            except ValueError as exc:
-                raise UsageError(f"--{name}: {exc}") from None
+    check_window(args)
     channels = list(dict.fromkeys(args.channel or ["china"]))
     settings = _settings(
         args,

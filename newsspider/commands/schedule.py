@@ -45,7 +45,7 @@ from types import FrameType
 from typing import Any
 
 from newsspider.cli import positive_int
-from newsspider.commands.crawl import add_crawl_options
+from newsspider.commands.crawl import add_crawl_options, check_window
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -96,16 +96,9 @@ def round_argv(argv: list[str]) -> list[str]:
 
 def _validate(args: argparse.Namespace) -> Any:
     """What ``crawl`` would refuse, refused before the first round (exit 2, nothing started)."""
-    from newsspider.cli import UsageError, _check_channel, _settings
-    from newsspider.roll import parse_when
+    from newsspider.cli import _check_channel, _settings
 
-    for name, end in (("since", False), ("until", True)):
-        value = getattr(args, name)
-        if value:
-            try:
-                parse_when(value, end=end)
-            except ValueError as exc:
-                raise UsageError(f"--{name}: {exc}") from None
+    check_window(args)
     settings = _settings(args)
     for key in dict.fromkeys(args.channel or ["china"]):
         _check_channel(settings, key)
