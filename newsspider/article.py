@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class NotAnArticle(ValueError):
@@ -54,7 +55,8 @@ class Article:
     breadcrumb: list[str] = field(default_factory=list)
     #: template family that extracted it (F, N, K, T, L3, L2, L1, M)
     family: str = ""
-    #: the body container, transformed as FORMAT.md says (remote image URLs)
+    #: the body container's content as the page has it; the archive's body transform
+    #: (:func:`newsspider.archive.body.post_body`) makes the post body of it
     body: str = ""
     #: content images in order (not Sina's QR/promo blocks, not video posters, not in comments)
     images: list[str] = field(default_factory=list)
@@ -77,3 +79,13 @@ class Article:
     @property
     def headimg(self) -> str:
         return self.images[0] if self.images else ""
+
+    def attach_containers(self, containers: list[Any]) -> None:
+        """Keep the parsed body containers beside the item (not a field: never exported), so
+        the body transform works on the tree the page object read instead of parsing
+        ``body`` again."""
+        self.__dict__["_containers"] = containers
+
+    def containers(self) -> list[Any] | None:
+        """The parsed body containers, when the item came straight from a page object."""
+        return self.__dict__.get("_containers")

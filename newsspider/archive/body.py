@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.entities import html5 as _HTML5_ENTITIES
 
 from lxml import etree
 
 from newsspider.archive.urls import resolve_url
+from newsspider.article import Article
 
 #: elements removed with their content (their tail text stays)
 REMOVED = frozenset(
@@ -75,6 +76,43 @@ def _odd_tag(tag: str) -> bool:
     """A tag name that is not plain, or that a Markdown renderer reads as a link to a script
     URL (``<javascript:x>`` is an autolink there)."""
     return _PLAIN_TAG.fullmatch(tag) is None or tag.startswith(_BAD_SCHEMES)
+
+
+# what the serialiser does with a tag or an attribute name, decided once per name
+_PLAIN, _REMOVED, _META, _ODD = 0, 1, 2, 3
+_KEEP, _DROP, _URL = 0, 1, 2
+_TAG_KINDS: dict[str, int] = {}
+_ATTR_KINDS: dict[str, int] = {}
+#: names seen are cached up to this many (a hostile page can hold any number of odd names)
+_KIND_CACHE = 4096
+
+
+def _tag_kind(tag: str) -> int:
+    low = tag.lower()
+    if low in REMOVED:
+        kind = _REMOVED
+    elif low == "meta":
+        kind = _META  # kept unless it has http-equiv
+    elif _odd_tag(low):
+        kind = _ODD
+    else:
+        kind = _PLAIN
+    if len(_TAG_KINDS) < _KIND_CACHE:
+        _TAG_KINDS[tag] = kind
+    return kind
+
+
+def _attr_kind(name: str) -> int:
+    low = name.lower()
+    if low.startswith("on") or low in _DROPPED_ATTRS or _ODD_ATTR_NAME.search(low):
+        kind = _DROP
+    elif low in _URL_ATTRS:
+        kind = _URL
+    else:
+        kind = _KEEP
+    if len(_ATTR_KINDS) < _KIND_CACHE:
+        _ATTR_KINDS[name] = kind
+    return kind
 
 
 def _is_dangerous(value: str) -> bool:
@@ -185,15 +223,12 @@ def _style_unsafe(before: str, decoded: str, rest: str) -> bool:
     return "<" in decoded and html.unescape(rest[:16]).lower().startswith("/style")
 
 
-def _classes(el: etree._Element) -> Iterator[str]:
-    return iter((el.get("class") or "").split())
-
-
 def _not_content(el: etree._Element) -> bool:
     for anc in el.iterancestors():
         if anc.get("id") in _NOT_CONTENT_IDS or anc.get("sax-type") is not None:
             return True
-        if any(c in _NOT_CONTENT_CLASSES for c in _classes(anc)):
+        cls = anc.get("class")
+        if cls and not _NOT_CONTENT_CLASSES.isdisjoint(cls.split()):
             return True
     return False
 
@@ -221,16 +256,20 @@ class _Serializer:
     def attrs(self, el: etree._Element, tag: str) -> list[tuple[str, str]]:
         kept: list[tuple[str, str]] = []
         for name, value in el.items():
-            name = name.lower()
-            if name.startswith("on") or name in _DROPPED_ATTRS or _ODD_ATTR_NAME.search(name):
+            kind = _ATTR_KINDS.get(name)
+            if kind is None:
+                kind = _attr_kind(name)
+            if kind == _DROP:
                 continue
+            name = name.lower()
             if tag == "img" and name in ("src", "referrerpolicy"):
                 kept.append((name, value))  # decided below
                 continue
-            if name in _URL_ATTRS and _is_dangerous(value):
-                continue
-            if tag == "a" and name == "href":
-                value = resolve_url(value, self.base)
+            if kind == _URL:
+                if _is_dangerous(value):
+                    continue
+                if tag == "a" and name == "href":
+                    value = resolve_url(value, self.base)
             kept.append((name, value))
         if tag == "img":
             kept = self.img_attrs(el, kept)
@@ -264,32 +303,42 @@ class _Serializer:
     def node(self, el: etree._Element) -> None:
         tag = el.tag
         w = self.out.append
-        if not isinstance(tag, str):
+        if tag.__class__ is not str:
             if tag is etree.Comment:
                 w("<!--" + _decode_guarded(el.text or "", _comment_unsafe) + "-->")
             # processing instructions and entities: dropped, as a browser does
         else:
-            tag = tag.lower()
-            if tag in REMOVED or (tag == "meta" and el.get("http-equiv") is not None):
-                pass  # a <meta http-equiv="refresh"> in a post would send readers elsewhere
-            elif _odd_tag(tag):
+            kind = _TAG_KINDS.get(tag)
+            if kind is None:
+                kind = _tag_kind(tag)
+            if kind == _PLAIN:
+                self.element(el, tag.lower())
+            elif kind == _META:
+                # a <meta http-equiv="refresh"> in a post would send readers elsewhere
+                if el.get("http-equiv") is None:
+                    self.element(el, "meta")
+            elif kind == _REMOVED:
+                pass
+            else:
                 # ``<scr<script>`` (an element named "scr<script") or ``<javascript:x>`` (an
                 # autolink to Markdown): the tag goes, its content stays
                 if el.text:
                     w(escape_text(el.text))
                 for child in el:
                     self.node(child)
-            else:
-                self.element(el, tag)
         if el.tail:
             w(escape_text(el.tail))
 
     def element(self, el: etree._Element, tag: str) -> None:
         w = self.out.append
-        w("<" + tag)
-        for name, value in self.attrs(el, tag):
-            w(f' {name}="{escape_attr(value)}"' if value else " " + name)
-        w(">")
+        if el.attrib or tag == "img":
+            parts = ["<", tag]
+            for name, value in self.attrs(el, tag):
+                parts.append(f' {name}="{escape_attr(value)}"' if value else " " + name)
+            parts.append(">")
+            w("".join(parts))
+        else:
+            w(f"<{tag}>")
         if tag in VOID:
             return
         if tag in _RAW_TEXT:
@@ -351,13 +400,87 @@ def render_bodies(containers: list[etree._Element], base_url: str) -> Body:
     return Body("".join(html_parts), images, content)
 
 
+def body_images(containers: list[etree._Element], base_url: str) -> tuple[list[str], list[str]]:
+    """(every image, the article's own images) that :func:`render_bodies` would find in these
+    containers, in order, without serialising them: only ``<img>`` elements are visited, with
+    the serialiser's own attribute rules, and those inside a removed element are skipped."""
+    s = _Serializer(base_url)
+    for container in containers:
+        for img in container.iter("img"):
+            if img is not container and not _inside_removed(img, container):
+                s.attrs(img, "img")
+    return s.images, s.content_images
+
+
+def _inside_removed(el: etree._Element, container: etree._Element) -> bool:
+    for anc in el.iterancestors():
+        if anc is container:
+            return False
+        tag = anc.tag
+        kind = _TAG_KINDS.get(tag)
+        if kind is None:
+            kind = _tag_kind(tag)
+        if kind == _REMOVED:
+            return True
+    return False
+
+
+def inner_html(containers: list[etree._Element]) -> str:
+    """The containers' content as the page has it (lxml's HTML serialisation, one after the
+    other): what :class:`~newsspider.article.Article` carries as ``body`` before the archive's
+    body transform (:func:`post_body`)."""
+    parts: list[str] = []
+    for container in containers:
+        whole = etree.tostring(container, method="html", encoding=str, with_tail=False)
+        shell = etree.Element(container.tag, dict(container.attrib))
+        start, _, end = etree.tostring(shell, method="html", encoding=str).rpartition("</")
+        if whole.startswith(start) and whole.endswith("</" + end):
+            parts.append(whole[len(start) : len(whole) - len(end) - 2])
+        else:  # a void or odd container: its children one by one
+            if container.text:
+                parts.append(html.escape(container.text, quote=False))
+            parts.extend(etree.tostring(c, method="html", encoding=str) for c in container)
+    return "".join(parts)
+
+
+def post_body(article: Article) -> Body:
+    """The body transform (FORMAT.md BODY): the article's body containers as the post body.
+
+    Rendered from the tree the page object parsed when the article carries it (straight from
+    extraction, as in every crawl), so that the bytes are those of the page as parsed;
+    otherwise from ``article.body`` parsed again (an Article built by hand, or read back from
+    JSON). The two agree where lxml's serialisation round-trips, which it does not quite for
+    links: it percent-encodes spaces and non-ASCII in ``href``/``src``, which a page's own
+    bytes may hold raw."""
+    containers = article.containers()
+    if containers is None:
+        parser = etree.HTMLParser()
+        root = etree.fromstring(f"<html><body><div>{article.body}</div></body></html>", parser)
+        containers = [root.find("body/div")] if root is not None else []
+    return render_bodies(containers, article.url)
+
+
 def images_in(elements: list[etree._Element], base_url: str) -> list[str]:
     """The image URLs a body would show for these elements, resolved exactly as the body
     serialiser resolves them (lazy ``data-src``, protocol-relative URLs), so that a page object
-    can tell which of a body's images sit in a block it knows to be boilerplate."""
+    can tell which of a body's images sit in a block it knows to be boilerplate. Only the
+    ``<img>`` elements are visited, as :func:`body_images` does."""
     s = _Serializer(base_url)
     for el in elements:
-        s.node(el)
+        tag = el.tag
+        if tag.__class__ is not str:
+            continue  # a comment shows no image
+        kind = _TAG_KINDS.get(tag)
+        if kind is None:
+            kind = _tag_kind(tag)
+        if kind == _REMOVED:
+            continue
+        if tag == "img":
+            s.attrs(el, "img")
+            continue
+        for img in el.iter("img"):
+            if not _inside_removed(img, el):
+                s.attrs(img, "img")
     return s.images
 
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsspider.archive.body import relink_images
+from newsspider.archive.body import post_body, relink_images
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record, atomic_write
 from newsspider.archive.names import name_stem, original_stem, with_suffix
@@ -91,7 +91,7 @@ class Archive:
         return self.image_prefix + rel_path
 
     def post_text(self, article: Article, channel: Channel, date: str) -> str:
-        body = article.body
+        body = post_body(article).html
         head = article.headimg
         if self.images == "local" and article.local_images:
             links = {u: self.local_url(p) for u, p in article.local_images.items()}

@@ -47,6 +47,11 @@ def resolve_url(href: str, base: str) -> str:
     url = _TAB_NL.sub("", href.strip(_STRIP))
     if _CLEAN_ABSOLUTE.fullmatch(url) and not _NEEDS_WORK.search(url):
         return url
+    if url.startswith("//") and base.startswith(("https:", "http:")):
+        # protocol-relative (most Sina image URLs): the base's scheme, then the same test
+        absolute = base[: base.index(":") + 1] + url
+        if _CLEAN_ABSOLUTE.fullmatch(absolute) and not _NEEDS_WORK.search(absolute):
+            return absolute
     m = _SCHEME.match(url)
     if m and m.group(1).lower() not in _SPECIAL:
         return url  # mailto:, javascript: ... are opaque: left as they are

@@ -21,6 +21,7 @@ from newsspider.pages.kandian import KandianPage
 from newsspider.pages.legacy2005 import Legacy2005Page
 from newsspider.pages.mobile import MobilePage
 from newsspider.pages.news import NewsPage
+from newsspider.pages.region import article_fragment, settle
 from newsspider.pages.toutiao import ToutiaoPage
 
 #: detection order matters: the most specific markers first (docs/sina-pages.md "Family
@@ -91,16 +92,34 @@ def _why_not(url: str, text: str) -> NotAnArticle:
     )
 
 
-def extract(url: str, body: bytes, content_type: str | None = None) -> Article:
-    """Extract an article from a Sina page; raises :class:`NotAnArticle` with the reason."""
+def extract(
+    url: str, body: bytes, content_type: str | None = None, *, whole_page: bool = False
+) -> Article:
+    """Extract an article from a Sina page; raises :class:`NotAnArticle` with the reason.
+
+    The article's own stretch of the page is parsed when it can be cut out
+    (:mod:`newsspider.pages.region`), else the whole page; ``whole_page`` forces the latter
+    (the tests compare the two). A page the stretch does not satisfy is read whole again, so a
+    refusal always gives the whole page's reason."""
     if content_type and not any(t in content_type.lower() for t in _HTML_TYPES):
         raise NotAnArticle(f"not an HTML page (Content-Type {content_type})", stat="not_html")
     if not body or not body.strip():
         raise NotAnArticle("empty page", stat="empty_page")
     _refuse_by_url(url)
+    fragment = None if whole_page else article_fragment(body)
+    if fragment is not None:
+        try:
+            text, encoding = decode_html(fragment, content_type)
+            root = parse_html(fragment if encoding == "utf-8" else text.encode("utf-8"))
+            family = choose_family(Probe(url, root)) if settle(root) else None
+            if family is not None:
+                return family(url, body, content_type, root=root).extract()
+        except NotAnArticle:
+            pass
     decoded = decode_html(body, content_type)
     text = strip_dataset_wrapper(decoded[0])
-    root = parse_html(text)
+    root = parse_html(body if decoded[1] == "utf-8" and text is decoded[0] and not
+                      body.startswith(b"\xef\xbb\xbf") else text.encode("utf-8"))  # fmt: skip
     family = choose_family(Probe(url, root))
     if family is None:
         raise _why_not(url, text)

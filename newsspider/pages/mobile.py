@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from newsspider.pages.base import Page, Probe, compiled, parse_beijing, text_of
+from newsspider.pages.base import Page, Probe, compiled, parse_beijing, text_content, text_of
 
 _TITLE = compiled('//h1[contains(concat(" ", normalize-space(@class), " "), " art_tit_h1 ")]')
 _USER = compiled('//h2[contains(concat(" ", normalize-space(@class), " "), " weibo_user ")]')
@@ -37,7 +37,7 @@ class MobilePage(Page):
         el = found[0]
         parts = [el.text or ""]
         for child in el:
-            parts.append(child.text_content())
+            parts.append(text_content(child))
             parts.append(child.tail or "")
         return parse_beijing(" ".join(p.strip() for p in parts if p.strip()))
 
