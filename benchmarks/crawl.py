@@ -383,32 +383,43 @@ def crawl_cmd(replay: Path, output: Path, pages: int, summary: Path,
 #: cProfile groups: (label, functions whose cumulative time is that group's), minus nested ones
 _GROUPS = {
     "extraction": [("newsspider/pages/__init__.py", "extract")],
-    "body": [("newsspider/archive/body.py", "render_bodies"),
-             ("newsspider/archive/body.py", "images_in"),
-             ("newsspider/archive/body.py", "relink_images")],
     "writing": [("newsspider/pipelines.py", "process_item")],
     "images": [("newsspider/images.py", "get_media_requests"),
                ("newsspider/images.py", "media_downloaded"),
                ("newsspider/images.py", "item_completed")],
 }  # fmt: skip
+#: the body transform's entry points (archive/body.py): called from extraction (the images a
+#: body shows) or from writing (the post body, relinking), wherever the code puts them
+_BODY = ("post_body", "render_bodies", "body_images", "images_in", "relink_images")
+_BODY_FILE = "newsspider/archive/body.py"
 
 
 def profile_split(path: Path) -> dict[str, float]:
     """Fractions of the profiled run's time per group; ``engine`` is the rest (Scrapy, Twisted,
-    the spider's routing, start-up). Body transform is taken out of extraction and writing,
-    which call it."""
+    the spider's routing, start-up). The body transform's time is taken out of the group that
+    called it (extraction or writing, told by each call's direct caller), counted once even
+    when one body function calls another."""
     stats = pstats.Stats(str(path))
+    table = stats.stats  # type: ignore[attr-defined]
+    total = max(s[3] for s in table.values())
     cum: dict[tuple[str, str], float] = {}
-    total = max(s[3] for s in stats.stats.values())  # type: ignore[attr-defined]
-    for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in table.items():
         for group in _GROUPS.values():
             for suffix, name in group:
                 if file.endswith(suffix) and func == name:
                     cum[(suffix, name)] = cum.get((suffix, name), 0.0) + ct
     got = {g: sum(cum.get(k, 0.0) for k in keys) for g, keys in _GROUPS.items()}
-    relink = cum.get(("newsspider/archive/body.py", "relink_images"), 0.0)
-    got["extraction"] -= got["body"] - relink
-    got["writing"] -= relink
+    got["body"] = 0.0
+    for (file, _line, func), (_cc, _nc, _tt, _ct, callers) in table.items():
+        if not (file.endswith(_BODY_FILE) and func in _BODY):
+            continue
+        for (cfile, _cline, cfunc), caller in callers.items():
+            if cfile.endswith(_BODY_FILE) and cfunc in _BODY:
+                continue  # nested: already counted under the outer body function
+            ct = caller[3]
+            got["body"] += ct
+            group = "extraction" if "newsspider/pages/" in cfile else "writing"
+            got[group] -= ct
     got["engine"] = total - sum(got.values())
     return {g: max(0.0, v) / total for g, v in got.items()}
 

@@ -122,17 +122,22 @@ def _run(settings: Any, spider: str, **kwargs: Any) -> Any:
     process.crawl(crawler, **kwargs)
     # Scrapy's root handler drops records under LOG_LEVEL, but only after every logger.debug()
     # or info() call (several per request) has built its record; a root level skips that work.
-    # What reaches the handlers, and LogCount's log_count/* stats, is the same.
-    root = logging.getLogger()
-    previous = root.level
+    # What reaches the handlers, and LogCount's log_count/* stats, is the same. Scrapy's own
+    # logging config pins the "scrapy" logger at DEBUG (so the root level does not reach it):
+    # raised too, or every request and item still builds a "Crawled"/"Scraped" record.
     level = settings.get("LOG_LEVEL")
     level = logging.getLevelName(level.upper()) if isinstance(level, str) else level
-    if settings.getbool("LOG_ENABLED", True) and isinstance(level, int) and previous < level:
-        root.setLevel(level)
+    loggers = [logging.getLogger(), logging.getLogger("scrapy")]
+    previous = [lg.level for lg in loggers]
+    if settings.getbool("LOG_ENABLED", True) and isinstance(level, int):
+        for lg, was in zip(loggers, previous, strict=True):
+            if lg is loggers[0] or was != logging.NOTSET:  # NOTSET: follows the root already
+                lg.setLevel(max(was, level))
     try:
         process.start()
     finally:
-        root.setLevel(previous)
+        for lg, was in zip(loggers, previous, strict=True):
+            lg.setLevel(was)
     return crawler
 
 

@@ -120,7 +120,7 @@ class ImagesPipeline(FilesPipeline):
 
     def open_spider(self) -> None:
         super().open_spider()
-        self.index = Index(self.root)
+        self.index = Index.shared(self.root)  # the archive pipeline's connection too
         self.table = ImageTable(self.index)
 
     def close_spider(self) -> None:

@@ -57,6 +57,8 @@ REPLAY_MIDDLEWARE_ORDER = 875
 RECORD_MIDDLEWARE_ORDER = 585
 
 REPLAY_FLAG = "replay"
+#: the headers ``responsetypes.from_headers`` decides by
+_TYPE_HEADERS = (b"Content-Type", b"Content-Encoding", b"Content-Disposition")
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class ReplayDownloaderMiddleware:
         self.stats = stats
         #: DOWNLOAD_MAXSIZE: a replayed body over it is cancelled as a live download would be
         self.maxsize = maxsize
+        #: (Content-Type, Content-Encoding, Content-Disposition) -> what they make of a response
+        self._classes: dict[tuple[bytes | None, ...], type[Response]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -114,6 +118,18 @@ class ReplayDownloaderMiddleware:
         if self.stats is not None:
             self.stats.inc_value(key, count)
 
+    def _response_class(self, headers: Headers, url: str, body: bytes) -> type[Response]:
+        """``responsetypes.from_args``, remembered for the three headers it looks at first: a
+        replay answers thousands of requests with a handful of content types, and the guess
+        (a mimetypes lookup, then the class table) costs more than building the response."""
+        key = tuple(headers.get(name) for name in _TYPE_HEADERS)
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = responsetypes.from_headers(headers)
+        if cls is Response:  # the headers do not decide: the URL, then the body, as Scrapy does
+            cls = responsetypes.from_args(headers=headers, url=url, body=body)
+        return cls
+
     def process_request(self, request: Request) -> Response:
         # HttpCacheMiddleware's process_response still runs on replayed responses; an archive
         # copied into the HTTP cache would later pass for a live answer.
@@ -134,8 +150,7 @@ class ReplayDownloaderMiddleware:
         # A directory stores decoded bodies and no Content-Encoding, so HttpCompressionMiddleware
         # passes them through untouched (a stored .gz file is a body, not an encoding); a WARC
         # stores the payload as transferred with its headers, and is decoded as a live answer.
-        respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
-        return respcls(
+        return self._response_class(headers, request.url, body)(
             url=request.url,
             status=status,
             headers=headers,

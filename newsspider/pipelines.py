@@ -78,6 +78,7 @@ class ArchivePipeline:
             compact=s.getbool("NEWSSPIDER_COMPACT_BODY"),
             fsync=s.getbool("NEWSSPIDER_FSYNC"),
             refresh=s.getbool("NEWSSPIDER_REFRESH"),
+            shared_index=True,  # with the spider's lookups and the images pipeline
         )
         # the spider reports a 404 on a re-fetch; marking it goes through this one writer
         crawler.signals.connect(self._article_gone, signal=article_gone)

@@ -206,6 +206,10 @@ def _is_unsafe_relative(file: str) -> bool:
     Both POSIX and Windows spellings are checked, so an archive built on one system cannot
     reach outside its directory on the other.
     """
+    if "\\" not in file and ":" not in file and not file.startswith("/"):
+        # no drive, no root, no Windows separator (the manifests this project writes): only
+        # the ".." test is left, without building two path objects per row
+        return ".." in file.split("/")
     if PurePosixPath(file).is_absolute() or file.startswith("\\"):
         return True
     windows = PureWindowsPath(file)
@@ -235,13 +239,55 @@ class _InsideResolver:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.real_root = root.resolve()
-        self._folders: dict[PurePosixPath | Path, Path] = {}
+        #: a row's folder (as written, or as a path) -> that folder resolved
+        self._folders: dict[str | PurePosixPath | Path, Path] = {}
+        self._inside_folders: dict[Path, bool] = {}
+        #: real folder -> its entries (name -> DirEntry), listed once: a DirEntry knows from
+        #: the listing whether it is a symlink or a regular file, without an lstat per row
+        self._listings: dict[Path, dict[str, os.DirEntry[str]]] = {}
+
+    def _inside(self, folder: Path) -> bool:
+        inside = self._inside_folders.get(folder)
+        if inside is None:
+            inside = self._inside_folders[folder] = folder.is_relative_to(self.real_root)
+        return inside
+
+    def _listed(self, folder: Path, name: str) -> os.DirEntry[str] | None:
+        listing = self._listings.get(folder)
+        if listing is None:
+            try:
+                with os.scandir(folder) as entries:
+                    listing = {entry.name: entry for entry in entries}
+            except OSError:
+                listing = {}
+            self._listings[folder] = listing
+        return listing.get(name)
 
     def __call__(self, file: str, where: str) -> Path:
         if _is_unsafe_relative(file):
             raise ManifestError(
                 f"{where}: file {file!r} would leave the replay directory {self.root}"
             )
+        head, _, name = file.rpartition("/")
+        if all(part not in ("", ".") for part in file.split("/")):
+            # a plain relative path (what writers produce): its folder is resolved and listed
+            # once, and a regular file listed there is found without touching the disk again
+            folder = self._folders.get(head)
+            if folder is None:
+                folder = self._folders[head] = (self.root / head).resolve()
+            entry = self._listed(folder, name)
+            if (
+                entry is not None
+                and not entry.is_symlink()
+                and entry.is_file(follow_symlinks=False)
+            ):
+                if not self._inside(folder):
+                    raise ManifestError(
+                        f"{where}: file {file!r} resolves to {folder / name}, outside the replay "
+                        f"directory {self.real_root}"
+                    )
+                return folder / name
+        # anything else (a symlink, a missing file, an odd spelling): one lstat at a time
         joined = self.root / file
         folder = self._folders.get(joined.parent)
         if folder is None:

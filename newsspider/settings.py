@@ -28,6 +28,13 @@ RETRY_TIMES = 3  # timeouts, resets, 5xx and 429 are what a news site really pro
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 COOKIES_ENABLED = False  # articles need no session; fewer moving parts
 TELNETCONSOLE_ENABLED = False  # an open port for nothing
+# Scrapy 2.19's remote-control HTTP server (runs Python sent to it): also a port for nothing, and
+# it would write a job file into the user's profile on every run
+REMOTE_CONTROL_ENABLED = False
+# Scrapy re-parses a generator callback's source (inspect + ast) on every response to warn about
+# a ``return value`` in it: its cache is keyed by the bound method, which is new every time.
+# Our callbacks return no value (tests/test_crawl.py checks them with Scrapy's own test).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 REFERER_ENABLED = True  # image requests set the article page as Referer themselves
 
 # --- the pipeline: validate -> images -> archive, with gaps for users' own steps ---

@@ -276,7 +276,8 @@ def test_broken_roll_answers_are_logged_counted_and_survived(tmp_path: Path) -> 
     # roll pages that failed are failed URLs; channels whose feed listed nothing: health alarm
     assert code == 3
     assert {w.split(":")[0] for w in s["health"]} == {
-        f"channel {c}" for c in ("china", "china-macro", "china-finance", "china-ministries")}
+        f"channel {c}" for c in ("china", "china-macro", "china-finance", "china-ministries")
+    }
     st = s["stats"]
     assert st["roll/error/not_json"] == 1 and st["roll/error/bad_status"] == 1
     assert st["roll/error/empty"] == 1 and st["roll/error/fetch"] == 1
@@ -459,3 +460,27 @@ def test_import_copies_nothing_twice_into_an_archive_clone(tmp_path: Path) -> No
     run = run_newsspider("index", "import", str(out), "-o", str(out))
     assert run.returncode == 0 and "imported 34" in run.stderr
     assert mtimes(out) == stamps and _check(out).returncode == 0
+
+
+# --- what the settings switch off still holds ---
+
+
+def test_spider_callbacks_return_no_value_from_a_generator() -> None:
+    """WARN_ON_GENERATOR_RETURN_VALUE is off (Scrapy re-parses the callback's source on every
+    response to give that warning); the mistake it warns about is checked here instead, with
+    Scrapy's own test, on every callback and errback of every spider."""
+    import inspect
+
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from newsspider.spiders.article import ArticleSpider
+    from newsspider.spiders.sina import SinaSpider
+    from newsspider.spiders.worker import WorkerSpider
+
+    checked = 0
+    for spider in (ArticleSpider, SinaSpider, WorkerSpider):
+        for name, member in inspect.getmembers(spider, inspect.isfunction):
+            if inspect.isgeneratorfunction(member):
+                assert not is_generator_with_return_value(member), f"{spider.__name__}.{name}"
+                checked += 1
+    assert checked >= 4

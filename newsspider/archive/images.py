@@ -14,8 +14,9 @@ import posixpath
 import sqlite3
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -206,11 +207,11 @@ class ImageTable:
         if row is not None and row.path:
             return row.path
         plain = image_path(url, fmt)
-        hashed = image_path(url, fmt, force_hash=True)
-        # last resort, for the (astronomically rare) URL whose 8-digit hash path is taken too
-        full = f"{posixpath.dirname(hashed)}/-{hashlib.sha1(url.encode('utf-8')).hexdigest()}"
-        full += image_extension(fmt)
-        for candidate in dict.fromkeys((plain, hashed, full)):
+        tried: set[str] = set()
+        for candidate in _candidates(url, fmt, plain):
+            if candidate in tried:
+                continue
+            tried.add(candidate)
             if not self._path_free(url, candidate):
                 continue
             try:
@@ -257,8 +258,27 @@ class ImageTable:
         return {u: r.path for u, r in self.rows(urls).items() if self.on_disk(r) and r.path}
 
 
+def _candidates(url: str, fmt: str, plain: str) -> Iterator[str]:
+    """The paths :meth:`ImageTable.claim` tries, in order, each made only when the one before
+    it is taken (nearly always the first is free: the others cost a hash and a name each)."""
+    yield plain
+    hashed = image_path(url, fmt, force_hash=True)
+    yield hashed
+    # last resort, for the (astronomically rare) URL whose 8-digit hash path is taken too
+    full = f"{posixpath.dirname(hashed)}/-{hashlib.sha1(url.encode('utf-8')).hexdigest()}"
+    yield full + image_extension(fmt)
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@lru_cache(maxsize=16)
+def _real_dir(path: Path) -> Path:
+    """``path.resolve()``, once per process: the containment check's base. A folder swapped for
+    a symlink later can only make that check refuse (the target then resolves elsewhere),
+    never pass a path it should refuse; and a crawl writes thousands of images under one base."""
+    return path.resolve()
 
 
 def store_image(root: Path, rel_path: str, data: bytes, *, fsync: bool = False) -> Path:
@@ -267,7 +287,7 @@ def store_image(root: Path, rel_path: str, data: bytes, *, fsync: bool = False) 
     Refuses any path that resolves outside ``root/images`` (a symlinked folder included): the
     name rules already prevent it, this makes it a checked property rather than a hope.
     """
-    base = (root / IMAGES_DIR).resolve()
+    base = _real_dir(root / IMAGES_DIR)
     resolved = (root / rel_path).resolve()  # symlinks followed as far as the path exists
     if not resolved.is_relative_to(base) or resolved == base:
         raise ImageRejected("cannot-store", f"{rel_path} resolves outside {base}")

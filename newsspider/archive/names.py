@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from newsspider.archive.post import normalize_title
 
-_TO_UNDERSCORE = str.maketrans({c: "_" for c in ':/\\?*“”<>|[]'})
+_TO_UNDERSCORE = str.maketrans({c: "_" for c in ":/\\?*“”<>|[]"})
 _DROPPED = str.maketrans({c: None for c in ".#\r\n"})
 MAX_NAME_BYTES = 200
 #: names Windows refuses whatever their extension; an archive is often synced to such machines

@@ -61,7 +61,10 @@ class Archive:
         compact: bool = False,
         fsync: bool = False,
         refresh: bool = False,
+        shared_index: bool = False,
     ) -> None:
+        """``shared_index``: use the process's shared connection (:meth:`Index.shared`), as a
+        crawl's components do, rather than one of its own."""
         if images not in IMAGE_MODES:
             raise ValueError(f"images must be one of {', '.join(IMAGE_MODES)}, not {images!r}")
         self.root = Path(output)
@@ -73,7 +76,8 @@ class Archive:
         self.fsync = fsync
         #: rewrite imported posts too (otherwise their original bytes are kept)
         self.refresh = refresh
-        self.index = Index(self.root)
+        self.index = Index.shared(self.root) if shared_index else Index(self.root)
+        self._posts_base: Path | None = None
 
     def close(self) -> None:
         self.index.close()
@@ -122,7 +126,9 @@ class Archive:
         """A post path is one safe file name inside its category folder. The name rules make it
         so; this makes it a checked property (like ``store_image``) rather than a hope: a path
         that would resolve outside ``<output>/_posts`` is refused before anything is written."""
-        base = (self.root / "_posts").resolve()
+        if self._posts_base is None:  # resolved once: see archive.images._real_dir for why
+            self._posts_base = (self.root / "_posts").resolve()
+        base = self._posts_base
         name = path.rsplit("/", 1)[-1]
         bad = "\0" in path or name.startswith((".", "_"))
         if bad or not (self.root / path).resolve().is_relative_to(base):

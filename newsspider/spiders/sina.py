@@ -130,7 +130,7 @@ class SinaSpider(ArticleSpiderBase):
             shared = SharedState.from_settings(self.settings)
             self.index = shared.index()  # type: ignore[assignment]
         else:
-            self.index = Index(output)
+            self.index = Index.shared(output)  # the pipelines' connection too
         self.run_state = RunState(output)
         self.floors = self.run_state.begin(
             [c.key for c in self.channels],
