@@ -4,8 +4,8 @@ Why: a Sina article page is mostly chrome (menus, sidebars, comment widgets, foo
 scripts); the headline, the date and source line, the body container and the keyword block sit
 together in one stretch of 5–20% of the page. Building a tree of the whole page costs as much as
 everything else extraction does together, so :func:`article_fragment` cuts out that stretch with
-a few substring searches (C speed, no regex scans) and hands the parser the page's ``<meta>`` and
-``<link>`` tags plus the stretch. The page objects then run unchanged on the smaller tree.
+substring searches and a few anchored regex scans, and hands the parser the meta tags the page
+objects read plus the stretch. The page objects then run unchanged on the smaller tree.
 
 It is an optimisation with a safe default: whenever the stretch cannot be delimited with
 certainty (no known headline, no body container after it, upper-case tags, a comment or script
@@ -64,8 +64,7 @@ _OPEN_CLASSES = ("art_content", "article-bottom", "article-keywords", "art_keywo
 
 _TAG_NAME = re.compile(rb"<([a-zA-Z][a-zA-Z0-9]*)")
 _HEAD_TAGS = re.compile(rb"<(?:(meta|link)\b[^>]*>|body\b)", re.IGNORECASE)
-_NAME_END = frozenset(b" \t\r\n/>")
-_LT, _GT, _SLASH = ord("<"), ord(">"), ord("/")
+_SLASH = ord("/")
 
 
 def _tag_start(page: bytes, pos: int, floor: int) -> int:
@@ -91,7 +90,7 @@ def _skip(page: bytes, pos: int, marker: bytes, end: bytes) -> int:
             return bang + 4
         return -1 if found < 0 else found + 3
     found = page.find(end, pos + len(marker))
-    if found < 0 and end != b"-->":
+    if found < 0:  # </SCRIPT>
         found = page.find(end.upper(), pos + len(marker))
     if found < 0:
         return -1
@@ -144,12 +143,12 @@ def element_end(page: bytes, start: int, tag: bytes) -> int:
 
 
 def _block(
-    page: bytes, marker: bytes, lo: int, hi: int, *, last: bool = False, ends: bool = True
+    page: bytes, marker: bytes, lo: int, hi: int, *, ends: bool = True
 ) -> tuple[int, int] | None:
-    """(start, end) of the element whose start tag holds ``marker`` (the first or last such in
+    """(start, end) of the element whose start tag holds ``marker`` (the first such in
     ``page[lo:hi]``), or None when there is none; end is -1 when it cannot be told (and when
     ``ends`` is false: the caller needs only the start)."""
-    pos = page.rfind(marker, lo, hi) if last else page.find(marker, lo, hi)
+    pos = page.find(marker, lo, hi)
     if pos < 0:
         return None
     start = _tag_start(page, pos, lo)
