@@ -63,7 +63,7 @@ _OPEN_CLASSES = ("art_content", "article-bottom", "article-keywords", "art_keywo
                  "article-editor")  # fmt: skip
 
 _TAG_NAME = re.compile(rb"<([a-zA-Z][a-zA-Z0-9]*)")
-_HEAD_TAGS = re.compile(rb"<(?:(meta|link)\b[^>]*>|body\b)", re.IGNORECASE)
+_HEAD_TAGS = re.compile(rb"<(?:(meta)\b[^>]*>|body\b)", re.IGNORECASE)
 _SLASH = ord("/")
 
 
@@ -178,25 +178,33 @@ def _headline(page: bytes, body: int) -> int:
 
 
 def _head(page: bytes) -> tuple[int, bytes] | None:
-    """Where ``<body`` starts, and the head's ``<meta>`` tags plus the ``<link>`` tags detection
-    reads, found in one pass over the head; None when there is no ``<body`` or a tag is
-    written in capitals (then the whole page is parsed)."""
+    """Where ``<body`` starts, and the head's ``<meta>`` tags page objects read plus the
+    ``<link>`` tags detection reads; None when there is no ``<body`` or a tag is written in
+    capitals (then the whole page is parsed)."""
     tags = []
     for m in _HEAD_TAGS.finditer(page):
-        name, tag = m.group(1), m.group(0)
-        if name is None:
-            return (m.start(), b"".join(tags)) if tag == b"<body" else None
-        if name == b"meta":
-            low = tag.lower()
-            # META_NEEDLES, spelt out: a generator over them costs 2 us a tag
-            if (b"article:" in low or b"keywords" in low or b"publishid" in low
-                    or b"mediaid" in low or b"charset" in low):  # fmt: skip
-                tags.append(tag)
-        elif name == b"link" and any(k in tag for k in HEAD_LINK_MARKERS):
-            tags.append(tag)
-        elif name != b"link":
+        tag = m.group(0)
+        if m.group(1) is None:
+            if tag != b"<body":
+                return None
+            body = m.start()
+            break
+        if tag[1:5] != b"meta":
             return None
-    return None
+        low = tag.lower()
+        # META_NEEDLES, spelt out: a generator over them costs 2 us a tag
+        if (b"article:" in low or b"keywords" in low or b"publishid" in low
+                or b"mediaid" in low or b"charset" in low):  # fmt: skip
+            tags.append(tag)
+    else:
+        return None
+    for marker in HEAD_LINK_MARKERS:
+        found = page.find(marker, 0, body)
+        start = page.rfind(b"<link", 0, found) if found >= 0 else -1
+        end = page.find(b">", found) if found >= 0 else -1
+        if start >= 0 and end >= 0 and page.find(b">", start, found) < 0:
+            tags.append(page[start : end + 1])
+    return body, b"".join(tags)
 
 
 def article_fragment(page: bytes) -> bytes | None:
