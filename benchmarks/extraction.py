@@ -218,7 +218,7 @@ def timing(pages: list[tuple[str, str, bytes, dict[str, Any]]], reps: int) -> No
     # Each timed call starts after a collection, so that no tool pays for another's garbage.
     # What lives for the whole run (modules, caches, the pages) is frozen first: a collection
     # that walks every object of the process before each call leaves every tool a cold CPU
-    # cache (~0.65 ms a call here, more than most pages' parse), which is the harness's cost,
+    # cache (~0.5 ms a call here, about half a page's parse), which is the harness's cost,
     # not the tool's. The same figures without freezing are printed after, for comparison.
     gc.collect()
     gc.freeze()

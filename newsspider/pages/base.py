@@ -673,6 +673,8 @@ class Page:
         )
 
     def original_title(self) -> str:
+        if "原标题" not in text_content(self.container):  # most pages: one call, not one a line
+            return ""
         for p in self.container.iter("p"):
             text = text_content(p).strip(_PARA_TRIM)
             if text.startswith(("原标题：", "原标题:")):
