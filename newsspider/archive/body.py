@@ -406,21 +406,31 @@ def body_images(containers: list[etree._Element], base_url: str) -> tuple[list[s
     the serialiser's own attribute rules, and those inside a removed element are skipped."""
     s = _Serializer(base_url)
     for container in containers:
-        for img in container.iter("img"):
-            if img is not container and not _inside_removed(img, container):
-                s.attrs(img, "img")
+        _visit_images(s, container, itself=False)
     return s.images, s.content_images
+
+
+def _visit_images(s: _Serializer, root: etree._Element, *, itself: bool) -> None:
+    """Let the serialiser see every ``<img>`` under ``root`` it would write (and ``root`` when
+    it is one and ``itself``), in document order."""
+    for img in root.iter("img"):
+        if img is root:
+            if itself:
+                s.attrs(img, "img")
+        elif not _inside_removed(img, root):
+            s.attrs(img, "img")
+
+
+def _kind(tag: str) -> int:
+    kind = _TAG_KINDS.get(tag)
+    return _tag_kind(tag) if kind is None else kind
 
 
 def _inside_removed(el: etree._Element, container: etree._Element) -> bool:
     for anc in el.iterancestors():
         if anc is container:
             return False
-        tag = anc.tag
-        kind = _TAG_KINDS.get(tag)
-        if kind is None:
-            kind = _tag_kind(tag)
-        if kind == _REMOVED:
+        if _kind(anc.tag) == _REMOVED:
             return True
     return False
 
@@ -467,20 +477,9 @@ def images_in(elements: list[etree._Element], base_url: str) -> list[str]:
     ``<img>`` elements are visited, as :func:`body_images` does."""
     s = _Serializer(base_url)
     for el in elements:
-        tag = el.tag
-        if tag.__class__ is not str:
-            continue  # a comment shows no image
-        kind = _TAG_KINDS.get(tag)
-        if kind is None:
-            kind = _tag_kind(tag)
-        if kind == _REMOVED:
-            continue
-        if tag == "img":
-            s.attrs(el, "img")
-            continue
-        for img in el.iter("img"):
-            if not _inside_removed(img, el):
-                s.attrs(img, "img")
+        # a comment shows no image; a removed element none of its own
+        if el.tag.__class__ is str and _kind(el.tag) != _REMOVED:
+            _visit_images(s, el, itself=True)
     return s.images
 
 
