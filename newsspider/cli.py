@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from newsspider.errors import UsageError  # one class for every layer: exit 2
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HEALTH = 0, 1, 2, 3
 
 EXIT_STATUS_HELP = """exit status:
@@ -37,9 +39,6 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
     return value
 
-
-class UsageError(Exception):
-    """A configuration problem found before anything was done: exit 2."""
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:

@@ -1,0 +1,22 @@
+"""Errors that decide an exit status, importable from every layer (no Scrapy, no CLI).
+
+The archive, the replay and the crawl components raise these; the ``newsspider`` command turns
+them into exit statuses (``docs/exit-status`` table in README), and ``scrapy crawl`` into a log
+line and a stat.
+"""
+
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Nothing could be done properly (bad option, unusable output folder, damaged index,
+    unreadable replay): exit 2, one line, before the first request."""
+
+
+class ArchiveDamaged(UsageError):
+    """The archive's index or journal cannot be trusted; the message names
+    ``newsspider index check --repair``."""
+
+
+class ReplayDamaged(UsageError):
+    """A replay directory, its manifest or a WARC file that cannot be replayed as it is."""
