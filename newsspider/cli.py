@@ -40,7 +40,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     """Project settings plus what the command line says; Scrapy is imported only when needed."""
     from scrapy.settings import Settings
