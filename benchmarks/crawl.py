@@ -19,6 +19,14 @@ medians are printed. CPU is whole-process (interpreter start and imports include
 ``rusage`` of each child, read by ``os.wait4`` (the per-child form of
 ``getrusage(RUSAGE_CHILDREN)`` deltas, which also gives each child's own peak RSS).
 
+The WORK FLOOR (issue 19) is the engine floor plus the work an archive cannot skip, done the
+plain way in the same process: each response's bytes written to a new file (temporary name, then
+rename); per page one lxml parse, one SQLite row and one FTS5 trigram row, committed every 100
+articles, WAL; per image a full Pillow decode of every frame and one SQLite row. Its CPU is
+counted after imports; newsspider's is the whole process's. The crawl also runs under a wrapper
+that reads ``/proc/self/io`` at exit (read/write calls per article), and one extra run under
+``strace -c -f`` (when installed) counts every syscall per article.
+
 The split of CPU per article (engine / extraction / body transform / writing / images) comes
 from one extra run under cProfile, its fractions applied to the median unprofiled CPU time.
 
@@ -29,6 +37,7 @@ It prints and asserts nothing.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -345,6 +354,155 @@ def floor_child(replay: str) -> None:
     process.start()
 
 
+def work_floor_child(replay: str, out: str, report: str) -> None:
+    """Run in a subprocess: the engine floor plus the work an archive cannot skip, done the
+    plain way (issue 19's "work floor"): every response's bytes written to a new file
+    (temporary name, then rename); for a page one lxml parse, one SQLite row (URL, path,
+    title) and one FTS5 trigram row of ``#artibody``'s text (or the page's), committed every
+    100 articles in WAL mode; for an image a full Pillow decode of every frame and one SQLite
+    row. Its CPU is counted after the imports, so the ratio favours the floor."""
+    import resource
+    import sqlite3
+    from io import BytesIO
+
+    import lxml.html
+    import scrapy
+    from PIL import Image, ImageSequence
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.http import Response
+
+    answers: dict[str, bytes] = {}
+    html: set[str] = set()
+    root = Path(replay)
+    for line in (root / "MANIFEST.tsv").read_text("utf-8").splitlines()[1:]:
+        url, file, _status, ctype = line.split("\t")
+        answers[url] = (root / file).read_bytes()
+        if ctype.startswith("text/html"):
+            html.add(url)
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(target / "floor.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE pages (url TEXT PRIMARY KEY, path TEXT, title TEXT)")
+    db.execute("CREATE TABLE images (url TEXT PRIMARY KEY, path TEXT)")
+    db.execute("CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='trigram')")
+    db.execute("BEGIN")
+    pending = [0]
+    start = resource.getrusage(resource.RUSAGE_SELF)
+
+    def write(url: str, body: bytes) -> str:
+        name = hashlib.sha1(url.encode()).hexdigest()
+        path = target / name
+        tmp = target / f".{name}.tmp"
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+        return name
+
+    def commit(force: bool = False) -> None:
+        pending[0] += 1
+        if force or pending[0] >= 100:
+            db.execute("COMMIT")
+            db.execute("BEGIN")
+            pending[0] = 0
+
+    class MemoryMiddleware:
+        def process_request(self, request: scrapy.Request) -> Response:
+            return Response(request.url, body=answers[request.url], request=request)
+
+    class WorkFloorSpider(scrapy.Spider):
+        name = "work-floor"
+
+        async def start(self) -> Any:
+            for url in answers:
+                if url.startswith(ROLL.split("?")[0]):
+                    callback = self.noop
+                elif url in html:
+                    callback = self.page
+                else:
+                    callback = self.image
+                yield scrapy.Request(url, callback=callback)
+
+        def page(self, response: Response) -> None:
+            path = write(response.url, response.body)
+            doc = lxml.html.document_fromstring(response.body)
+            title = doc.findtext(".//title") or ""
+            body = doc.get_element_by_id("artibody", None)
+            text = (body if body is not None else doc).text_content()
+            db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (response.url, path, title))
+            db.execute("INSERT INTO fts (text) VALUES (?)", (text,))
+            commit()
+
+        def image(self, response: Response) -> None:
+            path = write(response.url, response.body)
+            with Image.open(BytesIO(response.body)) as im:
+                for frame in ImageSequence.Iterator(im):
+                    frame.load()
+            db.execute("INSERT OR REPLACE INTO images VALUES (?, ?)", (response.url, path))
+
+        def noop(self, response: Response) -> None:
+            return None
+
+    sys.modules["__main__"].MemoryMiddleware = MemoryMiddleware  # type: ignore[attr-defined]
+    process = CrawlerProcess({
+        "LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": 32,
+        "DOWNLOADER_MIDDLEWARES": {"__main__.MemoryMiddleware": 950},
+    })  # fmt: skip
+    process.crawl(WorkFloorSpider)
+    process.start()
+    commit(force=True)
+    db.execute("COMMIT")
+    db.close()
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime)
+    Path(report).write_text(json.dumps({"cpu_after_imports": cpu}), "utf-8")
+
+
+def io_wrap(report: str, argv: list[str]) -> None:
+    """Run ``newsspider`` in this process and, at exit, record its syscall counts from
+    ``/proc/self/io`` (read and write calls) and its own CPU: cheap enough for every run."""
+    import atexit
+    import resource
+    import runpy
+
+    def dump() -> None:
+        fields: dict[str, int] = {}
+        try:
+            for line in Path("/proc/self/io").read_text().splitlines():
+                key, _, value = line.partition(":")
+                fields[key.strip()] = int(value)
+        except OSError:
+            pass
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        fields["minflt"] = usage.ru_minflt
+        fields["nvcsw"] = usage.ru_nvcsw
+        fields["nivcsw"] = usage.ru_nivcsw
+        Path(report).write_text(json.dumps(fields), "utf-8")
+
+    atexit.register(dump)
+    sys.argv = ["newsspider", *argv]
+    runpy.run_module("newsspider.cli", run_name="__main__", alter_sys=True)
+
+
+def strace_counts(cmd: list[str], work: Path, n: int) -> dict[str, float]:
+    """Syscalls per article by name, from one extra run under ``strace -c -f`` (when strace
+    is installed): which calls the crawl makes per article, not its time."""
+    if not shutil.which("strace"):
+        return {}
+    out = work / "strace.txt"
+    subprocess.run(["strace", "-c", "-f", "-o", str(out), *cmd], cwd=PROJECT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # fmt: skip
+    counts: dict[str, float] = {}
+    for line in out.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
+            try:
+                counts[parts[-1]] = int(parts[3]) / n
+            except ValueError:
+                continue
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 # --- running and measuring -------------------------------------------------------------------
 
 
@@ -371,13 +529,16 @@ def run_child(cmd: list[str], log: Path, summary: Path | None = None) -> Run:
 
 
 def crawl_cmd(replay: Path, output: Path, pages: int, summary: Path,
-              profile: Path | None = None) -> list[str]:  # fmt: skip
+              profile: Path | None = None, io: Path | None = None) -> list[str]:  # fmt: skip
     prefix = [sys.executable]
     if profile is not None:
-        prefix += ["-m", "cProfile", "-o", str(profile)]
-    return [*prefix, "-m", "newsspider.cli", "crawl", "--replay", str(replay), "--pages",
-            str(pages), "--images", "local", "--output", str(output), "--summary-json",
-            str(summary)]  # fmt: skip
+        prefix += ["-m", "cProfile", "-o", str(profile), "-m", "newsspider.cli"]
+    elif io is not None:
+        prefix += [__file__, "--io-wrap", str(io), "--"]
+    else:
+        prefix += ["-m", "newsspider.cli"]
+    return [*prefix, "crawl", "--replay", str(replay), "--pages", str(pages), "--images",
+            "local", "--output", str(output), "--summary-json", str(summary)]  # fmt: skip
 
 
 #: cProfile groups: (label, functions whose cumulative time is that group's), minus nested ones
@@ -438,18 +599,43 @@ def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
     for reason in built["skipped"]:
         print(f"   template left out: {reason}")
     floors: list[Run] = []
+    works: list[Run] = []
+    work_after_imports: list[float] = []
     firsts: list[Run] = []
     seconds: list[Run] = []
+    io: dict[str, int] = {}
     for rep in range(reps):
         floors.append(run_child([sys.executable, __file__, "--floor-child", str(replay)],
                                 work / "floor.log"))  # fmt: skip
+        wout = work / f"work-floor-{n}"
+        shutil.rmtree(wout, ignore_errors=True)
+        works.append(
+            run_child(
+                [
+                    sys.executable,
+                    __file__,
+                    "--work-floor-child",
+                    str(replay),
+                    str(wout),
+                    str(work / "work.json"),
+                ],
+                work / "work.log",
+            )
+        )
+        work_after_imports.append(
+            json.loads((work / "work.json").read_text("utf-8"))["cpu_after_imports"]
+        )
+        shutil.rmtree(wout, ignore_errors=True)
         out = work / f"out-{n}"
         shutil.rmtree(out, ignore_errors=True)
-        cmd = crawl_cmd(replay, out, built["pages"], work / "first.json")
+        cmd = crawl_cmd(replay, out, built["pages"], work / "first.json", io=work / "io.json")
         firsts.append(run_child(cmd, work / "first.log", work / "first.json"))
+        io = json.loads((work / "io.json").read_text("utf-8"))
         cmd = crawl_cmd(replay, out, built["pages"], work / "second.json")
         seconds.append(run_child(cmd, work / "second.log", work / "second.json"))
         f, a, b = floors[-1], firsts[-1], seconds[-1]
+        print(f"   rep {rep + 1}: work floor {works[-1].wall:.1f} s wall / {works[-1].cpu:.1f} s "
+              f"CPU ({work_after_imports[-1]:.1f} s after imports)")  # fmt: skip
         print(f"   rep {rep + 1}: floor {f.wall:.1f} s wall / {f.cpu:.1f} s CPU; newsspider "
               f"{a.wall:.1f} s / {a.cpu:.1f} s CPU (exit {a.code}); incremental {b.wall:.2f} s / "
               f"{b.cpu:.2f} s CPU (exit {b.code})", flush=True)  # fmt: skip
@@ -472,6 +658,19 @@ def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
     print(f"   floor:      {n / fwall:7.1f} articles/s; CPU {fcpu:.2f} s = "
           f"{1000 * fcpu / n:.2f} ms/article; peak RSS {result['floor_rss']:.0f} MB; "
           f"newsspider / floor CPU = {cpu / fcpu:.2f}")  # fmt: skip
+    wcpu, wwall = med([r.cpu for r in works]), med([r.wall for r in works])
+    wcpu_after = med(work_after_imports)
+    result.update({"work_cpu": wcpu, "work_cpu_after_imports": wcpu_after, "work_wall": wwall,
+                   "work_rss": max(r.maxrss_mb for r in works)})  # fmt: skip
+    print(f"   work floor: {n / wwall:7.1f} articles/s; CPU {wcpu:.2f} s whole process, "
+          f"{wcpu_after:.2f} s after imports = {1000 * wcpu_after / n:.2f} ms/article; peak RSS "
+          f"{result['work_rss']:.0f} MB; newsspider / work floor CPU = {cpu / wcpu_after:.2f} "
+          f"(after imports; {cpu / wcpu:.2f} whole process to whole process)")  # fmt: skip
+    if io:
+        print(f"   I/O per article (/proc/self/io of the median run's last rep): read calls "
+              f"{io.get('syscr', 0) / n:.1f}, write calls {io.get('syscw', 0) / n:.1f}, "
+              f"bytes written {io.get('wchar', 0) / n / 1024:.1f} KB, voluntary switches "
+              f"{io.get('nvcsw', 0) / n:.1f}")  # fmt: skip
     sc = second.get("counts", {})
     sstats = second.get("stats", {})
     print(f"   second run: wall {result['second_wall']:.2f} s, CPU {result['second_cpu']:.2f} s "
@@ -489,6 +688,14 @@ def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
                   work / "prof.log")  # fmt: skip
         split = profile_split(prof)
         result["split"] = {g: cpu * f / n * 1000 for g, f in split.items()}
+        strace_out = work / f"out-{n}-strace"
+        shutil.rmtree(strace_out, ignore_errors=True)
+        calls = strace_counts(crawl_cmd(replay, strace_out, built["pages"],
+                                        work / "strace.json"), work, n)  # fmt: skip
+        if calls:
+            result["syscalls"] = calls
+            print("   syscalls per article (strace -c -f, one extra run): " + ", ".join(
+                f"{name} {per:.1f}" for name, per in list(calls.items())[:12]))  # fmt: skip
         print("   CPU per article (ms, cProfile fractions of the median CPU): " + ", ".join(
             f"{g} {result['split'][g]:.2f}"
             for g in ("engine", "extraction", "body", "writing", "images")))  # fmt: skip
@@ -503,7 +710,16 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     parser.add_argument("--workdir", help="keep the replay and outputs here (default: a temp dir)")
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
+    parser.add_argument("--work-floor-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--io-wrap", help=argparse.SUPPRESS)
+    if "--io-wrap" in sys.argv[1:3]:
+        sep = sys.argv.index("--")
+        io_wrap(sys.argv[2], sys.argv[sep + 1 :])
+        return
     args = parser.parse_args()
+    if args.work_floor_child:
+        work_floor_child(*args.work_floor_child)
+        return
     if args.floor_child:
         floor_child(args.floor_child)
         return
