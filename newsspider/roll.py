@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from newsspider.archive.urls import canonical_article_url
+from newsspider.archive.urls import SINA_SUFFIXES, canonical_article_url, is_sina_host, offsite_host
 from newsspider.pages.base import doc_id_from_url
+
+__all__ = [
+    "BEIJING",
+    "MAX_NUMBER",
+    "SINA_SUFFIXES",
+    "RollError",
+    "RollItem",
+    "RollPage",
+    "is_sina_host",
+    "parse_roll",
+    "parse_when",
+    "strip_jsonp",
+    "vet_item",
+]
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -26,8 +40,6 @@ _JSONP = re.compile(
     r"(?:\}\s*catch\s*\(\s*\w*\s*\)\s*\{\s*\}\s*;?)?\s*$",
     re.DOTALL,
 )
-#: Sina's article hosts: a crawl follows nothing else, whatever a list says.
-SINA_SUFFIXES = (".sina.com.cn", ".sina.cn")
 
 
 class RollError(ValueError):
@@ -78,11 +90,6 @@ def strip_jsonp(text: str) -> str:
     return m.group("body") if m else text
 
 
-def is_sina_host(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host.endswith(s) for s in SINA_SUFFIXES)
-
-
 #: the largest number read as unix seconds or as a count: year 3000. A larger one (``1e300``,
 #: ``Infinity``, 40 digits) cannot be a time, and would overflow date arithmetic further on.
 MAX_NUMBER = 32_503_680_000
@@ -125,8 +132,10 @@ def vet_item(raw: object) -> RollItem | tuple[str, str]:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         return "bad_scheme", f"not an http(s) URL: {url[:80]!r}"
-    if not is_sina_host(parts.hostname or ""):
-        return "foreign_host", f"not a Sina article host: {url[:120]!r}"
+    # judged where the downloader would really go (backslashes, userinfo, IDNA, ports...)
+    offsite = offsite_host(url)
+    if offsite is not None:
+        return "foreign_host", f"not a Sina article host ({offsite[:80]}): {url[:120]!r}"
     title = raw.get("title")
     for name in ("ctime", "mtime"):
         v = raw.get(name)

@@ -7,7 +7,10 @@ RSSHub wrote ``new URL(href, link).href``; Python's ``urljoin`` differs in small
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+from w3lib.url import safe_url_string
 
 _SPECIAL = {"http": "80", "https": "443", "ftp": "21", "ws": "80", "wss": "443", "file": ""}
 _STRIP = "".join(chr(c) for c in range(0x21))
@@ -78,7 +81,102 @@ def resolve_url(href: str, base: str) -> str:
 
 
 def canonical_article_url(url: str) -> str:
-    """https, no query string, no fragment (FORMAT.md "Article identity")."""
-    parts = urlsplit(url.strip())
+    """https, no query string, no fragment (FORMAT.md "Article identity").
+
+    The host is the one the downloader connects to (:func:`fetch_target`): no userinfo, no
+    trailing dot, no default port, percent-escapes and IDNA resolved, so that two spellings of
+    one page are one article, and the URL requested is the URL judged."""
+    url = url.strip()
+    parts = urlsplit(url)
     scheme = "https" if parts.scheme in ("http", "https", "") else parts.scheme
-    return f"{scheme}://{parts.netloc.lower()}{parts.path or '/'}"
+    netloc = parts.netloc.lower()
+    if scheme == "https":
+        target = fetch_target(url if parts.scheme else "https://" + url.lstrip("/"))
+        if target is not None:
+            netloc = target.netloc
+            if "\\" in url or not url.isascii():
+                parts = urlsplit(target.url)  # the path as the request will carry it
+    return f"{scheme}://{netloc}{parts.path or '/'}"
+
+
+# --- same-site: where a request really goes --------------------------------------------------
+
+#: Sina's article hosts: an article URL (roll item, redirect, meta refresh, ``fetch``) on any
+#: other host is never requested or archived
+SINA_SUFFIXES = (".sina.com.cn", ".sina.cn")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: a host name as DNS takes it (letters, digits, hyphens; dots between labels), after IDNA
+_IP_LITERAL = re.compile(r"\[[0-9a-f:.]+\]")
+_LDH_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+
+
+@dataclass(frozen=True)
+class FetchTarget:
+    """Where the downloader connects for a URL: scheme, host, and a non-default port (or
+    None), with the URL as Scrapy will request it."""
+
+    scheme: str
+    host: str
+    port: int | None
+    url: str
+
+    @property
+    def netloc(self) -> str:
+        return self.host + (f":{self.port}" if self.port else "")
+
+
+def fetch_target(url: str) -> FetchTarget | None:
+    """The URL as Scrapy's ``Request`` normalises it (w3lib ``safe_url_string``: tabs and
+    newlines dropped, backslashes read as slashes the way browsers read them, IDNA), then the
+    host the downloader will resolve: after the userinfo, percent-decoded, lowercased, without
+    a trailing dot. None when there is no such host (not http(s), bad port, a host that is no
+    DNS name, an IP literal).
+
+    This is the one definition of "where does this URL go" for the crawl: roll items,
+    redirects, meta refreshes, fetched URLs and images are all judged by it, so a spelling
+    that fools a string test (``https://evil.example.com\\.finance.sina.com.cn/``,
+    ``https://finance.sina.com.cn@evil.com/``) cannot reach a host other than the one judged.
+    """
+    try:
+        normalised = safe_url_string(url.strip(_STRIP))
+        parts = urlsplit(normalised)
+        port = parts.port
+    except (ValueError, UnicodeError):
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        return None
+    raw = parts.netloc.rpartition("@")[2]
+    raw = raw.partition("]")[0] + "]" if raw.startswith("[") else raw.partition(":")[0]
+    host = unquote(raw).lower()
+    if host.endswith("."):
+        host = host[:-1]
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    if not _LDH_HOST.fullmatch(host) and not _IP_LITERAL.fullmatch(host):
+        return None
+    if port == _DEFAULT_PORTS[scheme]:
+        port = None
+    return FetchTarget(scheme, host, port, normalised)
+
+
+def is_sina_host(host: str) -> bool:
+    """Is ``host`` (already normalised, or a plain name) one of Sina's article hosts?"""
+    host = host.lower().rstrip(".")
+    return any(host.endswith(s) for s in SINA_SUFFIXES)
+
+
+def offsite_host(url: str) -> str | None:
+    """None when ``url`` goes to a Sina article host on the default port; otherwise what it
+    goes to, for a reason line (``evil.example.com``, ``finance.sina.com.cn:8443``, or the URL's
+    start when it names no usable host)."""
+    target = fetch_target(url)
+    if target is None:
+        head = url.strip()[:80]
+        return head or "(empty URL)"
+    if target.port is not None or not is_sina_host(target.host):
+        return target.netloc
+    return None
