@@ -14,16 +14,44 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.entities import html5 as _HTML5_ENTITIES
+from typing import AnyStr
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from newsspider.archive.urls import resolve_url
 from newsspider.article import Article
 
-#: elements removed with their content (their tail text stays)
+#: elements removed with their content (their tail text stays): scripts, and the elements
+#: whose content a browser never shows as the page's text (nested browsing contexts, and the
+#: fallbacks a browser with scripting, frames and plugins reads as raw text)
 REMOVED = frozenset(
-    {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "noscript"}
-)
+    {
+        "script", "iframe", "frame", "frameset", "noscript", "noembed", "noframes", "portal",
+        "fencedframe",
+    }
+)  # fmt: skip
+#: SVG and MathML: removed with their content, the only elements whose text goes with them
+#: (a browser parses raw-text elements inside them as markup); see :meth:`_Serializer.foreign`
+FOREIGN = frozenset({"svg", "math"})
+#: elements whose tag goes and whose content stays: plugin containers (their content is the
+#: fallback a browser shows when the plugin does not run), ``<embed>`` (void in HTML5: what lxml
+#: nests inside it follows it in a browser), void elements that load or redirect, and SVG's
+#: animation elements (outside ``<svg>`` they are inert names, but an ``href`` they aim at
+#: is a script URL waiting for a parent)
+UNWRAPPED = frozenset(
+    {
+        "object", "applet", "embed", "param", "link", "meta", "base", "basefont", "bgsound",
+        "keygen", "animate", "set", "animatemotion", "animatetransform", "animatecolor",
+    }
+)  # fmt: skip
+#: raw-text elements whose content a browser shows as text: written as escaped text without
+#: the tag, so that nothing inside them can become markup (``<plaintext>`` normally never gets
+#: here: :func:`html5_prepass` takes its tag out before lxml parses the page)
+TEXTIFIED = frozenset({"xmp", "plaintext"})
+#: the names :func:`html5_prepass` gives raw-text elements inside SVG/MathML, where a browser
+#: parses their content as markup (then lxml does too): unwrapped like UNWRAPPED
+RAW_RENAMED_PREFIX = "newsspider-raw-"
 #: what a browser moves into <head> when it comes before any body content
 _HEAD_ONLY = frozenset({"style", "link", "meta", "title", "base", "basefont", "bgsound", "script"})
 VOID = frozenset(
@@ -32,10 +60,26 @@ VOID = frozenset(
         "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
     }
 )  # fmt: skip
-_RAW_TEXT = frozenset({"style", "xmp", "noembed", "noframes", "plaintext"})
-_URL_ATTRS = frozenset({"href", "src", "action", "poster", "background", "xlink:href", "data"})
-_DROPPED_ATTRS = frozenset({"srcdoc", "formaction"})
+_RAW_TEXT = frozenset({"style"})
+#: attributes holding one URL: kept when the URL is http(s) or relative (FORMAT.md BODY)
+_URL_ATTRS = frozenset(
+    {
+        "href", "src", "action", "poster", "background", "xlink:href", "data", "dynsrc", "lowsrc",
+        "cite", "longdesc", "codebase", "classid", "usemap", "manifest", "icon", "profile",
+        "formaction", "xml:base",
+    }
+)  # fmt: skip
+#: attributes holding several URLs separated by whitespace (``archive`` also by commas)
+_URL_LIST_ATTRS = frozenset({"ping", "archive"})
+#: attributes holding image candidates (``URL descriptor, URL descriptor``)
+_SRCSET_ATTRS = frozenset({"srcset", "imagesrcset"})
+_DROPPED_ATTRS = frozenset({"srcdoc", "formaction", "http-equiv"})
 _BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+_GOOD_SCHEMES = frozenset({"http", "https"})
+#: the hosts (and their subdomains) a style may load from: Sina's article, image and script
+#: hosts, as ``NEWSSPIDER_IMAGE_HOSTS`` has them by default
+CSS_SAME_SITE = ("sina.com.cn", "sina.cn", "sinaimg.cn", "sinajs.cn")
 #: a tag name every HTML parser and Markdown renderer reads the same way: letters and digits,
 #: with ``-``/``_``/``.``/``:`` inside (custom elements, Word's ``o:p``, ``st1:chsdate``)
 _PLAIN_TAG = re.compile(r"[a-z][a-z0-9]*(?:[-_.:][a-z0-9]+)*")
@@ -79,8 +123,8 @@ def _odd_tag(tag: str) -> bool:
 
 
 # what the serialiser does with a tag or an attribute name, decided once per name
-_PLAIN, _REMOVED, _META, _ODD = 0, 1, 2, 3
-_KEEP, _DROP, _URL = 0, 1, 2
+_PLAIN, _REMOVED, _UNWRAP, _ODD, _FOREIGN, _TEXTIFY, _STYLE = 0, 1, 2, 3, 4, 5, 6
+_KEEP, _DROP, _URL, _URL_LIST, _SRCSET, _STYLE_ATTR = 0, 1, 2, 3, 4, 5
 _TAG_KINDS: dict[str, int] = {}
 _ATTR_KINDS: dict[str, int] = {}
 #: names seen are cached up to this many (a hostile page can hold any number of odd names)
@@ -91,8 +135,14 @@ def _tag_kind(tag: str) -> int:
     low = tag.lower()
     if low in REMOVED:
         kind = _REMOVED
-    elif low == "meta":
-        kind = _META  # kept unless it has http-equiv
+    elif low in FOREIGN:
+        kind = _FOREIGN
+    elif low in UNWRAPPED or low.startswith(RAW_RENAMED_PREFIX):
+        kind = _UNWRAP
+    elif low in TEXTIFIED:
+        kind = _TEXTIFY
+    elif low == "style":
+        kind = _STYLE
     elif _odd_tag(low):
         kind = _ODD
     else:
@@ -106,8 +156,14 @@ def _attr_kind(name: str) -> int:
     low = name.lower()
     if low.startswith("on") or low in _DROPPED_ATTRS or _ODD_ATTR_NAME.search(low):
         kind = _DROP
-    elif low in _URL_ATTRS:
+    elif low in _URL_ATTRS or low.endswith(":href"):
         kind = _URL
+    elif low in _URL_LIST_ATTRS:
+        kind = _URL_LIST
+    elif low in _SRCSET_ATTRS:
+        kind = _SRCSET
+    elif low == "style":
+        kind = _STYLE_ATTR
     else:
         kind = _KEEP
     if len(_ATTR_KINDS) < _KIND_CACHE:
@@ -116,8 +172,96 @@ def _attr_kind(name: str) -> int:
 
 
 def _is_dangerous(value: str) -> bool:
+    """Is this URL anything but http(s) or relative, read as a browser reads it (entities
+    decoded, whitespace and control characters anywhere removed: stricter than a browser,
+    which removes only tabs and line breaks inside)?"""
+    if ":" not in value and "&" not in value:
+        return False  # relative, no scheme possible: most values
     probe = _SCHEME_NOISE.sub("", html.unescape(value)).lower()
-    return probe.startswith(_BAD_SCHEMES)
+    m = _SCHEME.match(probe)
+    return m is not None and m.group(1) not in _GOOD_SCHEMES
+
+
+def _list_dangerous(value: str, srcset: bool) -> bool:
+    """Does any URL of a whitespace-separated list (``ping``, ``archive``) or of an image
+    candidate list (``srcset``: commas between candidates, a descriptor after each URL) fail
+    :func:`_is_dangerous`?"""
+    if ":" not in value and "&" not in value:
+        return False
+    decoded = html.unescape(value)
+    return any(token and _is_dangerous(token) for token in re.split(r"[\s,]+", decoded))
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\r\n|[\n\r\f])|(.))", re.DOTALL)
+#: what in a style can run code or load something, once comments and escapes are decoded and
+#: whitespace removed: IE's expression(), HTC behaviours and filters, XBL bindings, script URLs,
+#: imported sheets
+_CSS_ACTIVE = re.compile(
+    r"expression|behaviou?r|-moz-binding|binding:|javascript:|vbscript:|livescript:|@import"
+    r"|progid|-o-link|mocha:"
+)
+_CSS_URL = re.compile(r"(?:url|image-set|-webkit-image-set|image|src)\(\s*(['\"]?)([^'\")]*)")
+_CSS_STRING_IN_SET = re.compile(r"image-set\(([^)]*)\)")
+_CSS_QUOTED = re.compile(r"['\"]([^'\"]*)['\"]")
+
+
+def _css_unescape(css: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m.group(1):
+            code = int(m.group(1), 16)
+            return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+        if m.group(2):
+            return ""
+        return m.group(3)
+
+    return _CSS_ESCAPE.sub(one, css) if "\\" in css else css
+
+
+def _same_site_css_url(url: str) -> bool:
+    """May a style load ``url``: relative (to the article, on a Sina host), or http(s) on one
+    of :data:`CSS_SAME_SITE` or their subdomains? A backslash counts as a slash, as in a
+    browser (``\\\\evil.example`` is ``//evil.example``)."""
+    url = _SCHEME_NOISE.sub("", url).replace("\\", "/")
+    if not url:
+        return True
+    if _is_dangerous(url):
+        return False
+    if not url.startswith("//") and _SCHEME.match(url.lower()) is None:
+        return True
+    host = urlsplit(url if ":" in url.split("/", 1)[0] else "https:" + url).hostname or ""
+    host = host.rstrip(".").lower()
+    return any(host == h or host.endswith("." + h) for h in CSS_SAME_SITE)
+
+
+def css_unsafe(css: str) -> bool:
+    """Can this CSS (a ``style`` attribute or a ``<style>`` block) run anything or load
+    anything from another host than Sina's? Judged after HTML entities, CSS comments and CSS
+    escapes are decoded, in both orders (``\\65xpression``, ``exp/**/ression``), and with
+    whitespace removed; any ``url(``/``image-set(`` target must be relative or on
+    :data:`CSS_SAME_SITE`."""
+    if not css:
+        return False
+    probes = {css, html.unescape(css)}
+    for text in list(probes):
+        once = _css_unescape(_CSS_COMMENT.sub("", text))
+        probes.add(once)
+        probes.add(_CSS_COMMENT.sub("", once))
+    for probe in probes:
+        low = probe.lower()
+        squeezed = _SCHEME_NOISE.sub("", low)
+        if _CSS_ACTIVE.search(squeezed) or _CSS_ACTIVE.search(low):
+            return True
+        if "(" not in low:
+            continue
+        for m in _CSS_URL.finditer(low):
+            if m.group(2).strip() and not _same_site_css_url(m.group(2).strip()):
+                return True
+        for m in _CSS_STRING_IN_SET.finditer(low):
+            for q in _CSS_QUOTED.finditer(m.group(1)):
+                if not _same_site_css_url(q.group(1)):
+                    return True
+    return False
 
 
 def _amp_starts_reference(s: str, i: int, in_attr: bool) -> bool:
@@ -220,7 +364,9 @@ def _comment_unsafe(before: str, decoded: str, rest: str) -> bool:
 
 
 def _style_unsafe(before: str, decoded: str, rest: str) -> bool:
-    return "<" in decoded and html.unescape(rest[:16]).lower().startswith("/style")
+    """Inside <style> an entity never becomes a ``<``: no decoding makes a tag (or ends the
+    block early)."""
+    return "<" in decoded
 
 
 def _not_content(el: etree._Element) -> bool:
@@ -270,6 +416,11 @@ class _Serializer:
                     continue
                 if tag == "a" and name == "href":
                     value = resolve_url(value, self.base)
+            elif kind in (_URL_LIST, _SRCSET):
+                if _list_dangerous(value, kind == _SRCSET):
+                    continue
+            elif kind == _STYLE_ATTR and css_unsafe(value):
+                continue
             kept.append((name, value))
         if tag == "img":
             kept = self.img_attrs(el, kept)
@@ -313,21 +464,51 @@ class _Serializer:
                 kind = _tag_kind(tag)
             if kind == _PLAIN:
                 self.element(el, tag.lower())
-            elif kind == _META:
-                # a <meta http-equiv="refresh"> in a post would send readers elsewhere
-                if el.get("http-equiv") is None:
-                    self.element(el, "meta")
             elif kind == _REMOVED:
                 pass
+            elif kind == _FOREIGN:
+                self.foreign(el)
+            elif kind == _TEXTIFY:
+                # the text a browser shows, as text: never markup again
+                w(escape_text(etree.tostring(el, method="text", encoding=str, with_tail=False)))
+            elif kind == _STYLE:
+                if not css_unsafe(el.text or ""):  # one that can load or run anything goes
+                    self.element(el, "style")
             else:
-                # ``<scr<script>`` (an element named "scr<script") or ``<javascript:x>`` (an
-                # autolink to Markdown): the tag goes, its content stays
-                if el.text:
-                    w(escape_text(el.text))
-                for child in el:
-                    self.node(child)
+                # _UNWRAP: the tag goes, its content stays (lxml nests what follows a void
+                # <embed> inside it). _ODD: ``<scr<script>`` (an element named "scr<script")
+                # or ``<javascript:x>`` (an autolink to Markdown): the tag goes, its content stays
+                self.content(el)
         if el.tail:
             w(escape_text(el.tail))
+
+    def content(self, el: etree._Element) -> None:
+        if el.text:
+            self.out.append(escape_text(el.text))
+        for child in el:
+            self.node(child)
+
+    def foreign(self, root: etree._Element) -> None:
+        """``<svg>``/``<math>``: removed with their content, except what a browser would not
+        have put inside it. In SVG and MathML a browser ends the foreign element at the first
+        HTML-only start tag (``<p>``, ``<div>``, ``<img>``, … :data:`_BREAKOUT`) outside an
+        integration point; lxml nests it inside instead. That element and everything after it
+        in the foreign subtree are written as HTML, sanitised like the rest, so that an
+        unclosed ``<svg>`` does not take the article's text with it."""
+        start = breakout_point(root)
+        if start is None:
+            return
+        cur = start
+        self.node(start)
+        while True:
+            parent = cur.getparent()
+            for sib in cur.itersiblings():
+                self.node(sib)
+            if parent is root or parent is None:
+                return
+            cur = parent
+            if cur.tail:
+                self.out.append(escape_text(cur.tail))
 
     def element(self, el: etree._Element, tag: str) -> None:
         w = self.out.append
@@ -340,16 +521,57 @@ class _Serializer:
         else:
             w(f"<{tag}>")
         if tag in VOID:
+            # lxml may nest what follows a void tag inside it: a browser puts it after
+            self.content(el)
             return
         if tag in _RAW_TEXT:
-            raw = el.text or ""
-            w(_decode_guarded(raw, _style_unsafe) if tag == "style" else raw)
+            w(_decode_guarded(el.text or "", _style_unsafe))
         else:
             if el.text:
                 w(escape_text(el.text))
             for child in el:
                 self.node(child)
         w(f"</{tag}>")
+
+
+#: HTML start tags that end SVG/MathML content in a browser (HTML5 "parsing main in foreign
+#: content"); ``font`` only with ``color``, ``face`` or ``size``
+_BREAKOUT = frozenset(
+    {
+        "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em",
+        "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing",
+        "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span", "strong",
+        "strike", "sub", "sup", "table", "tt", "u", "ul", "var",
+    }
+)  # fmt: skip
+#: SVG/MathML elements whose content a browser parses as HTML (integration points), and the
+#: names html5_prepass gives the raw-text ones among them
+_INTEGRATION = frozenset(
+    {
+        "foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml",
+        RAW_RENAMED_PREFIX + "title",
+    }
+)  # fmt: skip
+
+
+def breakout_point(root: etree._Element) -> etree._Element | None:
+    """The first element under an ``<svg>``/``<math>`` ``root`` (document order) at which a
+    browser would have left foreign content, or None when all of it stays inside."""
+    it = root.iterdescendants()
+    for el in it:
+        tag = el.tag
+        if tag.__class__ is not str:
+            continue
+        low = tag.lower()
+        if low in _BREAKOUT or (
+            low == "font" and ("color" in el.attrib or "face" in el.attrib or "size" in el.attrib)
+        ):
+            return el
+        if low in _INTEGRATION:
+            # its content is HTML inside the foreign element: skip the subtree
+            for _ in el.iterdescendants():
+                next(it, None)
+    return None
 
 
 def _leading(container: etree._Element) -> tuple[str, list[etree._Element]]:
@@ -427,11 +649,31 @@ def _kind(tag: str) -> int:
 
 
 def _inside_removed(el: etree._Element, container: etree._Element) -> bool:
+    """Would the serialiser leave ``el`` out: inside a removed or textified element, or inside
+    ``<svg>``/``<math>`` before the point where a browser leaves it (:func:`breakout_point`)?"""
+    below = el
     for anc in el.iterancestors():
         if anc is container:
             return False
-        if _kind(anc.tag) == _REMOVED:
+        kind = _kind(anc.tag) if anc.tag.__class__ is str else _PLAIN
+        if kind in (_REMOVED, _TEXTIFY):
             return True
+        if kind == _FOREIGN and not _after_breakout(below, anc):
+            return True
+        below = anc
+    return False
+
+
+def _after_breakout(el: etree._Element, root: etree._Element) -> bool:
+    """Is ``el`` (a descendant of the foreign ``root``) at or after its breakout point?"""
+    start = breakout_point(root)
+    if start is None:
+        return False
+    for node in root.iterdescendants():
+        if node is start:
+            return True
+        if node is el:
+            return False
     return False
 
 
@@ -453,6 +695,93 @@ def inner_html(containers: list[etree._Element]) -> str:
     return "".join(parts)
 
 
+#: what html5_prepass looks at: comments, the foreign elements, and the raw-text elements
+_PREPASS_SOURCE = (
+    r"<!--|<(/?)(svg|math|plaintext|style|xmp|noembed|noscript|iframe|noframes|textarea|title"
+    r"|script)(?=[\s/>])"
+)
+_PREPASS = {
+    str: re.compile(_PREPASS_SOURCE, re.IGNORECASE),
+    bytes: re.compile(_PREPASS_SOURCE.encode(), re.IGNORECASE),
+}
+#: raw-text elements whose content a browser parses as markup inside SVG/MathML
+_RENAMED_IN_FOREIGN = frozenset(
+    {"style", "xmp", "noembed", "noscript", "iframe", "noframes", "textarea", "title"}
+)
+
+
+def html5_prepass(text: AnyStr) -> AnyStr:
+    """The page's markup with the two places where lxml's HTML parser and a browser's HTML5
+    tree builder read different elements, rewritten so that lxml builds a browser's elements:
+
+    - inside ``<svg>``/``<math>`` a browser parses the content of ``<style>``, ``<xmp>``,
+      ``<noembed>``, ``<noscript>``, ``<iframe>``, ``<noframes>``, ``<textarea>`` and
+      ``<title>`` as markup, lxml as raw text (an unclosed one swallows the rest of the page,
+      and its text hides an ``<img onerror>`` a browser would run). Their tags are renamed
+      ``newsspider-raw-NAME``, so lxml parses their content as markup too; the serialiser
+      unwraps them (what remains of them is inside the removed ``<svg>``/``<math>``, or
+      after where a browser leaves it: :func:`breakout_point`).
+    - ``<plaintext>`` makes the whole rest of the page raw text, the page's scripts and
+      footer included: its start tag is taken out, so the body container ends where the page's
+      own tags end it and what followed the tag is read as markup (and sanitised).
+
+    Comments and the raw text of HTML raw-text elements are skipped as lxml skips them. Called
+    only for pages whose tree holds one of these elements (see ``pages.base.parse_html``)."""
+    kind = bytes if isinstance(text, bytes) else str
+    token = _PREPASS[kind]
+
+    def lit(s: str) -> AnyStr:
+        return s.encode() if kind is bytes else s  # type: ignore[return-value]
+
+    out: list[AnyStr] = []
+    pos = i = depth = 0
+    n = len(text)
+    while i < n:
+        m = token.search(text, i)
+        if m is None:
+            break
+        if m.group(2) is None:  # a comment: to its end, as libxml2 2.14 reads it
+            if text.startswith((lit("<!-->"), lit("<!--->")), m.start()):
+                i = text.index(lit(">"), m.start() + 4) + 1
+                continue
+            ends = [e for e in (text.find(lit("-->"), m.end()), text.find(lit("--!>"), m.end()))
+                    if e >= 0]  # fmt: skip
+            if not ends:
+                break
+            i = text.index(lit(">"), min(ends)) + 1
+            continue
+        name = m.group(2).lower()
+        name = name.decode() if kind is bytes else name
+        slash = bool(m.group(1))
+        gt = text.find(lit(">"), m.end())
+        if gt < 0:
+            break
+        if name in ("svg", "math"):
+            if slash:
+                depth = max(0, depth - 1)
+            elif text[gt - 1 : gt] != lit("/"):
+                depth += 1
+            i = gt + 1
+        elif name == "plaintext":
+            out.append(text[pos : m.start()])
+            pos = i = gt + 1
+        elif depth and name in _RENAMED_IN_FOREIGN:
+            out.append(text[pos : m.start() + 1 + slash])
+            out.append(lit(RAW_RENAMED_PREFIX + name))
+            pos = i = m.end()
+        elif slash:
+            i = m.end()
+        else:  # raw text (a script anywhere, or a raw-text element in HTML): to its end tag
+            end = re.compile(lit(r"</" + name + r"(?=[\s/>])"), re.IGNORECASE).search(text, gt)
+            if end is None:
+                break
+            i = end.start()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return lit("").join(out)
+
+
 def post_body(article: Article) -> Body:
     """The body transform (FORMAT.md BODY): the article's body containers as the post body.
 
@@ -465,7 +794,8 @@ def post_body(article: Article) -> Body:
     containers = article.containers()
     if containers is None:
         parser = etree.HTMLParser()
-        root = etree.fromstring(f"<html><body><div>{article.body}</div></body></html>", parser)
+        text = html5_prepass(f"<html><body><div>{article.body}</div></body></html>")
+        root = etree.fromstring(text, parser)
         containers = [root.find("body/div")] if root is not None else []
     return render_bodies(containers, article.url)
 
@@ -478,7 +808,7 @@ def images_in(elements: list[etree._Element], base_url: str) -> list[str]:
     s = _Serializer(base_url)
     for el in elements:
         # a comment shows no image; a removed element none of its own
-        if el.tag.__class__ is str and _kind(el.tag) != _REMOVED:
+        if el.tag.__class__ is str and _kind(el.tag) not in (_REMOVED, _TEXTIFY):
             _visit_images(s, el, itself=True)
     return s.images
 
