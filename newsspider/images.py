@@ -114,9 +114,12 @@ class ImagesPipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        if s.get("NEWSSPIDER_IMAGES", "local") == "off":
+        from newsspider.pipelines import form_for_settings  # the archive's recorded form
+
+        output = s.get("NEWSSPIDER_OUTPUT") or "output"
+        if form_for_settings(output, s).form.images == "off":
             raise NotConfigured("NEWSSPIDER_IMAGES is off: no image is downloaded")
-        return cls(s.get("NEWSSPIDER_OUTPUT") or "output", crawler=crawler)
+        return cls(output, crawler=crawler)
 
     def open_spider(self) -> None:
         super().open_spider()

@@ -9,8 +9,10 @@ from itemadapter import ItemAdapter
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.settings import Settings
 
 from newsspider.archive.channels import ChannelError, load_channels
+from newsspider.archive.form import Resolved, record_first_write, settings_form
 from newsspider.archive.post import normalize_title
 from newsspider.archive.store import Archive
 from newsspider.article import Article
@@ -25,6 +27,18 @@ def _spider_failure(crawler: Crawler, url: str, reason: str) -> None:
     record = getattr(spider, "record_failure", None)
     if record is not None:
         record(url, reason)
+
+
+def form_for_settings(output: str, settings: Settings) -> Resolved:
+    """The form this crawl writes ``output`` in: ``NEWSSPIDER_IMAGES``,
+    ``NEWSSPIDER_COMPACT_BODY`` and ``NEWSSPIDER_IMAGE_URL_PREFIX`` where set, the folder's
+    recorded form elsewhere (``scrapy crawl`` and Scrapyd included)."""
+    return settings_form(
+        output,
+        settings.get("NEWSSPIDER_IMAGES"),
+        settings.get("NEWSSPIDER_COMPACT_BODY"),
+        settings.get("NEWSSPIDER_IMAGE_URL_PREFIX"),
+    )
 
 
 class ArticlePipeline:
@@ -69,13 +83,17 @@ class ArchivePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         s = crawler.settings
-        images = s.get("NEWSSPIDER_IMAGES", "local")
+        # the archive's recorded form, unless an option says otherwise (a contradicting option
+        # is refused: archive/form.py); recorded at the first post when there is none yet
+        output = s.get("NEWSSPIDER_OUTPUT") or "output"
+        resolved = form_for_settings(output, s)
+        self.form, self._form_recorded = resolved.form, resolved.recorded
         self.archive = Archive(
-            s.get("NEWSSPIDER_OUTPUT", "output"),
+            output,
             channels=load_channels(s.get("NEWSSPIDER_CHANNELS_FILE")),
-            images=images,
-            image_prefix=s.get("NEWSSPIDER_IMAGE_URL_PREFIX", "/"),
-            compact=s.getbool("NEWSSPIDER_COMPACT_BODY"),
+            images=self.form.images,
+            image_prefix=self.form.image_prefix,
+            compact=self.form.compact,
             fsync=s.getbool("NEWSSPIDER_FSYNC"),
             refresh=s.getbool("NEWSSPIDER_REFRESH"),
             shared_index=True,  # with the spider's lookups and the images pipeline
@@ -111,6 +129,9 @@ class ArchivePipeline:
 
     def process_item(self, item: Article) -> Article:
         try:
+            if not self._form_recorded:  # the folder's first post fixes its form
+                record_first_write(self.archive.root, self.form)
+                self._form_recorded = True
             saved = self.archive.save(item)
         except OSError as exc:
             self.crawler.stats.inc_value("archive/write_error")

@@ -72,15 +72,17 @@ SPIDER_MIDDLEWARES = {"newsspider.spiders.worker.FeedMiddleware": 50}
 NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
 NEWSSPIDER_CHANNEL = "china"  # channel a fetched URL is filed under
 NEWSSPIDER_CHANNELS_FILE = None  # a user's YAML file adding channels to the shipped table
-NEWSSPIDER_IMAGES = "local"  # local | remote | off (FORMAT.md "Images")
-NEWSSPIDER_IMAGE_URL_PREFIX = "/"  # where Hexo serves <output>/images (site root by default)
+# The archive's form (three settings below): None = not given, so the folder's recorded form
+# (<output>/.newsspider/form.json) applies; defaults local, "/", original (archive/form.py)
+NEWSSPIDER_IMAGES = None  # local | remote | off (FORMAT.md "Images")
+NEWSSPIDER_IMAGE_URL_PREFIX = None  # where Hexo serves <output>/images (site root by default)
 # hosts images (and their redirects) are downloaded from; *.x means x and its subdomains
 NEWSSPIDER_IMAGE_HOSTS = ["*.sinaimg.cn", "*.sina.com.cn", "*.sina.cn", "*.sinajs.cn"]
 NEWSSPIDER_IMAGE_MAX_BYTES = 10 * 1024 * 1024  # larger images are not kept (post links remote)
 NEWSSPIDER_IMAGE_MAX_PIXELS = 40_000_000  # width x height cap, checked before decoding (bombs)
 NEWSSPIDER_IMAGE_MAX_ATTEMPTS = 3  # runs that may retry a failed image before it is given up
 NEWSSPIDER_IMAGE_MAX_PER_ARTICLE = 300  # images fetched for one article; the rest stay remote
-NEWSSPIDER_COMPACT_BODY = False  # drop blank body lines so Markdown keeps the body one HTML block
+NEWSSPIDER_COMPACT_BODY = None  # drop blank body lines so Markdown keeps the body one HTML block
 NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
 NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md) or a WARC
 NEWSSPIDER_RECORD_DIR = None  # save every response into a replay directory
