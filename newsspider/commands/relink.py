@@ -14,9 +14,15 @@ from typing import Any
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p = add("relink", cmd_relink, "switch posts between local and remote image links (no fetch)")
-    p.add_argument("--images", required=True, choices=("local", "remote"),
+    p.add_argument("--images", choices=("local", "remote", "off"),
                    help="local: link every downloaded image by its /images/... path; "
-                   "remote: link every image by its original URL")  # fmt: skip
+                   "remote: link every image by its original URL; off: as remote, and later "
+                   "crawls download nothing")  # fmt: skip
+    p.add_argument(
+        "--compact-body",
+        action="store_true",
+        help="rewrite every post in the compact body form (there is no way back)",
+    )
     p.add_argument("--output", "-o", metavar="DIR", help="output folder (default: output)")
     p.add_argument(
         "--image-prefix",
@@ -34,16 +40,32 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 
 def cmd_relink(args: argparse.Namespace) -> int:
+    from newsspider.archive.form import compact_archive, record_form
     from newsspider.archive.relink import relink_archive
     from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError, _settings
 
+    if not args.images and not args.compact_body:
+        raise UsageError("relink: give --images local|remote|off, --compact-body, or both")
+    compact = args.compact_body
+    args.compact_body = False  # the conversion, not a crawl option for _settings
     settings = _settings(args)
     output = settings.get("NEWSSPIDER_OUTPUT") or "output"
     prefix = args.image_prefix or settings.get("NEWSSPIDER_IMAGE_URL_PREFIX") or "/"
+    fsync = settings.getbool("NEWSSPIDER_FSYNC")
+    if compact:
+        try:
+            done = compact_archive(output, fsync=fsync)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"relink {output}: {exc}") from exc
+        print(f"newsspider: compact body: rewrote {done.changed}, unchanged {done.unchanged}, "
+              f"skipped {done.skipped}", file=sys.stderr)  # fmt: skip
+        if not args.images:
+            return EXIT_OK
     try:
-        report = relink_archive(
-            output, args.images, image_prefix=prefix, fsync=settings.getbool("NEWSSPIDER_FSYNC")
-        )
+        report = relink_archive(output, args.images, image_prefix=prefix, fsync=fsync)
+        # later crawls link (and download) the way the posts now do (archive/form.py)
+        record_form(output, origin=f"relink --images {args.images}", images=args.images,
+                    image_prefix=prefix)  # fmt: skip
     except (OSError, ValueError) as exc:
         raise UsageError(f"relink {output}: {exc}") from exc
     for path in report.missing:
