@@ -1,9 +1,10 @@
 """The ``newsspider`` command: a thin layer over Scrapy's crawler API.
 
-Every subcommand exits with the same convention (also in ``--help``):
-0 all requested work done (an unchanged article counts as done); 1 some articles or URLs failed
-(the rest was archived); 2 usage or configuration error (nothing done); 3 health alarm (a crawl
-that looks like the site changed).
+Every subcommand exits with the same convention (README "Exit status", also in ``--help``):
+2 nothing could be done properly (found before the first request, or the engine never opened the
+spider); 3 the health alarm; 1 some requested articles failed; 0 every requested article
+archived, updated or unchanged. When several hold, 2 > 3 > 1 > 0. Options are checked in one
+place, :mod:`newsspider.options`, and no traceback reaches the user below ``--log-level DEBUG``.
 """
 
 from __future__ import annotations
@@ -16,28 +17,78 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from newsspider import options
 from newsspider.errors import UsageError  # one class for every layer: exit 2
+from newsspider.options import positive_int
+
+__all__ = ["EXIT_FAILED", "EXIT_HEALTH", "EXIT_OK", "EXIT_USAGE", "UsageError", "main",
+           "positive_int"]  # fmt: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HEALTH = 0, 1, 2, 3
 
-EXIT_STATUS_HELP = """exit status:
-  0  all requested work done (an unchanged article counts as done)
-  1  some articles or URLs failed (the rest was archived)
-  2  usage or configuration error (nothing done)
-  3  health alarm (a crawl that looks like the site changed)"""
+EXIT_STATUS_HELP = """exit status (precedence 2 > 3 > 1 > 0):
+  0  every requested article archived, updated or unchanged
+  1  some requested articles failed (the rest was archived)
+  2  nothing could be done: bad option or value, unusable output folder, damaged
+     index or replay, a pipeline that cannot load, the crawl never started
+  3  health alarm: fetched pages no longer look like Sina's
+Ctrl-C, CLOSESPIDER_* and --limit end a crawl normally."""
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts (--pages, --limit, --rounds): a clear message, exit 2."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+def exit_status(*, health: bool = False, failed: bool = False) -> int:
+    """The status of a run that started (2 is raised as :class:`UsageError` earlier):
+    the health alarm wins over failures, failures over success."""
+    if health:
+        return EXIT_HEALTH
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+#: loggers whose errors repeat what the ``failed: URL: reason`` lines already say (a request
+#: that gave up retrying, robots.txt that could not be fetched): out below INFO
+_PER_REQUEST_LOGGERS = (
+    "scrapy.downloadermiddlewares.retry",
+    "scrapy.downloadermiddlewares.robotstxt",
+    "newsspider.robots",
+    "newsspider.retry",
+)
+_TRACEBACK = "Traceback (most recent call last)"
+
+
+class UserLogFilter(logging.Filter):
+    """What reaches the user's terminal below ``--log-level DEBUG``: records without their
+    tracebacks (one line each), and, at WARNING and above, none of the per-request errors
+    that the ``failed:`` lines and the summary report once per URL. DEBUG keeps everything
+    for bug reports."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.level <= logging.DEBUG:
+            return True
+        if self.level >= logging.WARNING and record.name.startswith(_PER_REQUEST_LOGGERS):
+            return False
+        if record.exc_info or record.exc_text or record.stack_info:
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+        message = record.getMessage()
+        cut = message.find(_TRACEBACK)
+        if cut >= 0:
+            # Twisted's "Unhandled error in Deferred" carries the traceback in its text
+            record.msg = message[:cut].rstrip(" :\n") + " (--log-level DEBUG shows the traceback)"
+            record.args = ()
+        return True
+
+
+def _install_log_filter(level: int) -> None:
+    """On the handlers Scrapy installed for this crawl (the root logger's)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, UserLogFilter) for f in handler.filters):
+            handler.addFilter(UserLogFilter(level))
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
@@ -61,7 +112,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
         if not is_warc and not (replay / "MANIFEST.tsv").is_file():
             raise UsageError(
                 f"--replay {replay}: neither a .warc/.warc.gz file nor a directory with a "
-                "MANIFEST.tsv (see REPLAY.md)"
+                "MANIFEST.tsv (see docs/REPLAY.md)"
             )
         overrides["NEWSSPIDER_REPLAY_DIR"] = str(replay)
         from newsspider.settings import replay_profile
@@ -70,6 +121,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     if getattr(args, "record", None):
         overrides["NEWSSPIDER_RECORD_DIR"] = args.record
     if getattr(args, "overwrite_feed", None):
+        options.feed_targets(args.overwrite_feed)
         overrides["FEEDS"] = _feeds(settings, args.overwrite_feed)
     if getattr(args, "record_warc", None):
         warc = Path(args.record_warc)
@@ -79,11 +131,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
             raise UsageError(f"--record-warc {warc}: is the WARC being replayed")
         overrides["NEWSSPIDER_RECORD_WARC"] = str(warc)
     overrides.update(extra)
-    for pair in getattr(args, "set", None) or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise UsageError(f"-s {pair}: expected NAME=VALUE")
-        overrides[key] = value
+    overrides.update(options.settings_pairs(getattr(args, "set", None)))
     settings.setdict(overrides, priority="cmdline")
     return settings
 
@@ -101,23 +149,70 @@ def _feeds(settings: Any, targets: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _check_channel(settings: Any, channel: str) -> None:
-    from newsspider.archive.channels import ChannelError, load_channels
+    options.channels([channel], settings.get("NEWSSPIDER_CHANNELS_FILE"))
+
+
+def _writable_output(settings: Any) -> None:
+    """The output folder of a command that writes (fetch, crawl, worker): usable, or exit 2."""
+    options.writable_output(settings.get("NEWSSPIDER_OUTPUT") or "output")
+
+
+def _start_failure(failure: Any) -> UsageError:
+    """Why the engine never opened the spider, as one line (exit 2)."""
+    exc = failure.value
+    if isinstance(exc, UsageError):
+        return exc
+    reason = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ImportError):
+        import scrapy
+
+        reason += f" (Scrapy {scrapy.__version__}; newsspider needs {_requirement('scrapy')})"
+    return UsageError(f"the crawl could not start: {reason}")
+
+
+def _requirement(name: str) -> str:
+    """The declared requirement on ``name`` (from the installed package's metadata)."""
+    from importlib.metadata import PackageNotFoundError, requires
 
     try:
-        table = load_channels(settings.get("NEWSSPIDER_CHANNELS_FILE"))
-    except ChannelError as exc:
-        raise UsageError(str(exc)) from exc
-    if channel not in table:
-        raise UsageError(f"unknown channel {channel!r} (known: {', '.join(sorted(table))})")
+        for req in requires("newsspider") or []:
+            if req.lower().startswith(name) and "extra ==" not in req:
+                return req.split(";")[0].strip()
+    except PackageNotFoundError:
+        pass
+    return name
 
 
-def _run(settings: Any, spider: str, **kwargs: Any) -> Any:
-    """Run one crawl to the end in this process and return its crawler."""
+def _run(settings: Any, spider: str, *, on_item: Callable[[Any], None] | None = None,
+         **kwargs: Any) -> Any:  # fmt: skip
+    """Run one crawl to the end in this process and return its crawler.
+
+    A crawl whose engine never opened the spider (a pipeline or middleware that cannot load, a
+    Scrapy too old for the code, an archive that refuses to open) raises :class:`UsageError`
+    (exit 2) instead of reporting an empty success. ``on_item`` gets every scraped item.
+    """
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
-    process.crawl(crawler, **kwargs)
+    opened: list[bool] = []
+    failures: list[Any] = []
+
+    def spider_opened(spider: Any) -> None:
+        opened.append(True)
+
+    # weak=False: the dispatcher holds these closures (a weak reference to a local function
+    # dies with this frame and the handler is silently never called)
+    crawler.signals.connect(spider_opened, signal=signals.spider_opened, weak=False)
+    if on_item is not None:
+
+        def item_scraped(item: Any) -> None:
+            on_item(item)
+
+        crawler.signals.connect(item_scraped, signal=signals.item_scraped, weak=False)
+    deferred = process.crawl(crawler, **kwargs)
+    deferred.addErrback(failures.append)  # consumed: no "Unhandled error in Deferred"
     # Scrapy's root handler drops records under LOG_LEVEL, but only after every logger.debug()
     # or info() call (several per request) has built its record; a root level skips that work.
     # What reaches the handlers, and LogCount's log_count/* stats, is the same. Scrapy's own
@@ -131,11 +226,18 @@ def _run(settings: Any, spider: str, **kwargs: Any) -> Any:
         for lg, was in zip(loggers, previous, strict=True):
             if lg is loggers[0] or was != logging.NOTSET:  # NOTSET: follows the root already
                 lg.setLevel(max(was, level))
+    _install_log_filter(level if isinstance(level, int) else logging.INFO)
     try:
         process.start()
     finally:
         for lg, was in zip(loggers, previous, strict=True):
             lg.setLevel(was)
+    if not opened:
+        if failures:
+            raise _start_failure(failures[0])
+        raise UsageError("the crawl could not start (the engine never opened the spider)")
+    if failures:  # opened, then failed on the way out: logged, the summary says the rest
+        logging.getLogger(__name__).error("crawl ended with an error: %s", failures[0].value)
     return crawler
 
 
@@ -148,6 +250,10 @@ def _summary(crawler: Any) -> tuple[dict[str, int], dict[str, str]]:
         for status in ("archived", "updated", "unchanged")
     }
     counts["failed"] = len(failures)
+    ledger = getattr(spider, "ledger", None)
+    if ledger is not None:  # every request's one end (spiders/base.py ArticleLedger)
+        counts = ledger.counts()
+        failures = ledger.failures()
     return counts, failures
 
 
@@ -156,12 +262,13 @@ def _report(counts: dict[str, int], failures: dict[str, str]) -> int:
         print(f"failed: {url}: {reason}", file=sys.stderr)
     line = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"newsspider: {line}", file=sys.stderr)
-    return EXIT_FAILED if failures else EXIT_OK
+    return exit_status(failed=bool(failures))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _check_channel(settings, args.channel)
+    _writable_output(settings)
     crawler = _run(settings, "article", urls=" ".join(args.urls), channel=args.channel)
     return _report(*_summary(crawler))
 
@@ -174,17 +281,9 @@ def _json_default(value: object) -> str:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     """Print what the page objects extract, through the same spider callback as a crawl."""
-    from scrapy import signals
-
     settings = _settings(args, ITEM_PIPELINES={})
     items: list[Any] = []
-    from scrapy.crawler import CrawlerProcess
-
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler("article")
-    crawler.signals.connect(lambda item: items.append(item), signal=signals.item_scraped)
-    process.crawl(crawler, urls=" ".join(args.urls))
-    process.start()
+    crawler = _run(settings, "article", on_item=items.append, urls=" ".join(args.urls))
     for item in items:
         data = asdict(item)
         for key in ("local_images", "failed_images", "roll_ctime", "roll_mtime", "channel"):
@@ -199,10 +298,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
                     value = value.isoformat()
                 print(f"{key}: {value}")
             print()
+    sys.stdout.flush()
     _, failures = _summary(crawler)
     for url, reason in failures.items():
         print(f"failed: {url}: {reason}", file=sys.stderr)
-    return EXIT_FAILED if failures else EXIT_OK
+    return exit_status(failed=bool(failures))
 
 
 def cmd_channels(args: argparse.Namespace) -> int:
@@ -245,17 +345,45 @@ def _common(p: argparse.ArgumentParser, *, archive: bool = True) -> None:
                    "ends in .warc)")  # fmt: skip
     p.add_argument("-s", "--set", action="append", metavar="NAME=VALUE",
                    help="override a Scrapy setting")  # fmt: skip
-    p.add_argument("--log-level", default="ERROR", help="Scrapy log level (default: ERROR)")
+    add_log_level(p)
+
+
+def add_log_level(p: argparse.ArgumentParser) -> None:
+    """``--log-level``: checked by :func:`newsspider.options.log_level` (exit 2 otherwise)."""
+    p.add_argument("--log-level", default="ERROR", type=options.log_level, metavar="LEVEL",
+                   help="log level: CRITICAL, ERROR (default: only the failed: lines and the "
+                   "summary), WARNING, INFO, DEBUG (also every traceback)")  # fmt: skip
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``newsspider: error: ...``, exit 2, like every other
+    refusal) and no abbreviated options: ``--round`` is a typo, not ``--rounds``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def _version() -> str:
+    from newsspider import __version__
+
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="newsspider",
         description="Archive Sina Finance news as Hexo posts.",
         epilog=EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"newsspider {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=Parser)  # fmt: skip
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> Any:
         p = sub.add_parser(name, help=help, description=help, epilog=EXIT_STATUS_HELP,
@@ -293,10 +421,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # the words as typed: `schedule` passes its crawl options on to each round unchanged
     args.argv = list(argv) if argv is not None else sys.argv[1:]
+    debug = getattr(args, "log_level", "ERROR") == "DEBUG"
     try:
         return int(args.func(args))
     except UsageError as exc:
         print(f"newsspider: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # outside a crawl (a crawl handles Ctrl-C itself)
+        print("newsspider: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line by default, the traceback with DEBUG
+        if debug:
+            raise
+        print(f"newsspider: error: {type(exc).__name__}: {exc} (--log-level DEBUG shows the "
+              "traceback; please report it)", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
 
 

@@ -118,7 +118,8 @@ class ImagesPipeline(FilesPipeline):
 
         output = s.get("NEWSSPIDER_OUTPUT") or "output"
         if form_for_settings(output, s).form.images == "off":
-            raise NotConfigured("NEWSSPIDER_IMAGES is off: no image is downloaded")
+            # no image is downloaded; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
         return cls(output, crawler=crawler)
 
     def open_spider(self) -> None:

@@ -93,7 +93,8 @@ class ReplayDownloaderMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         directory = crawler.settings.get("NEWSSPIDER_REPLAY_DIR")
         if not directory:
-            raise NotConfigured("NEWSSPIDER_REPLAY_DIR is not set")
+            # off: NEWSSPIDER_REPLAY_DIR is not set; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
         source = open_replay_source(directory)
         problem = getattr(source, "problem", None)
         if problem:  # a WARC whose last record a crash cut short: the rest still replays
@@ -187,7 +188,8 @@ class RecordDownloaderMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         directory = crawler.settings.get("NEWSSPIDER_RECORD_DIR")
         if not directory:
-            raise NotConfigured("NEWSSPIDER_RECORD_DIR is not set")
+            # off: NEWSSPIDER_RECORD_DIR is not set; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
         middleware = cls(RecordDir(directory, flush_interval=cls.flush_interval), crawler.stats)
         crawler.signals.connect(middleware._response_downloaded, signals.response_downloaded)
         crawler.signals.connect(middleware._spider_closed, signals.spider_closed)

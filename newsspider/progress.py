@@ -42,7 +42,8 @@ class Progress:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("NEWSSPIDER_PROGRESS"):
-            raise NotConfigured("NEWSSPIDER_PROGRESS is off")
+            # off: NEWSSPIDER_PROGRESS is off; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)

@@ -3,13 +3,18 @@
 
 from typing import Any
 
+from newsspider import useragent
+
 BOT_NAME = "newsspider"
 SPIDER_MODULES = ["newsspider.spiders"]
 NEWSPIDER_MODULE = "newsspider.spiders"
 
 # --- politeness for live crawls (replayed requests skip delays and throttling) ---
-# An honest User-Agent that names the project and where to read about it.
-USER_AGENT = "newsspider/0.1 (+https://pypi.org/project/newsspider/; Sina Finance news archiver)"
+# An honest User-Agent: the project, its version, and (NEWSSPIDER_CONTACT) how to reach the person
+# running it, e.g. -s NEWSSPIDER_CONTACT=me@example.org (newsspider/useragent.py adds it)
+USER_AGENT = useragent.default()
+NEWSSPIDER_CONTACT = None
+ADDONS = {"newsspider.useragent.ContactAddon": 0}
 ROBOTSTXT_OBEY = True  # Sina's robots.txt allows article pages; we honour it anyway
 AUTOTHROTTLE_ENABLED = True  # back off when Sina slows down
 AUTOTHROTTLE_START_DELAY = 1.0

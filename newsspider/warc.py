@@ -577,7 +577,8 @@ class WarcRecordDownloaderMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         path = crawler.settings.get("NEWSSPIDER_RECORD_WARC")
         if not path:
-            raise NotConfigured("NEWSSPIDER_RECORD_WARC is not set")
+            # off: NEWSSPIDER_RECORD_WARC is not set; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
         settings = crawler.settings
         info = {
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",

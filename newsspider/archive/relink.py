@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,12 +68,14 @@ class RelinkReport:
 
 
 def links_for(
-    rec: Record, table: ImageTable, mode: str, prefix: str
+    rec: Record, table: ImageTable, mode: str, prefix: str, others: tuple[str, ...] = ()
 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """(mapping to apply, local_images, failed_images) for one article, from the images table.
 
     ``local`` links every image that is downloaded and on disk (what a crawl would link);
     ``remote`` (and ``off``) maps every local link this archive can have written back to its URL.
+    ``others`` are prefixes earlier relinks linked with: their links are recognised too (a
+    local link under an old prefix moves to ``prefix``, or back to its URL).
     """
     urls = list(dict.fromkeys(rec.images or []))
     rows = table.rows(urls)
@@ -80,23 +83,36 @@ def links_for(
     failed = {u: (rec.failed_images or {}).get(u) or r.reason or "failed"
               for u, r in rows.items() if u not in local and r.status == "failed"}  # fmt: skip
     if mode == "local":
-        mapping = {u: prefix + p for u, p in local.items()}
+        mapping = {old + p: prefix + p for old in others for p in local.values()}
+        mapping.update({u: prefix + p for u, p in local.items()})
     else:
-        mapping = {prefix + r.path: u for u, r in rows.items() if r.path}
+        mapping = {old + r.path: u for old in others for u, r in rows.items() if r.path}
+        mapping.update({prefix + r.path: u for u, r in rows.items() if r.path})
     return mapping, local, failed
 
 
 def relink_archive(
-    output: str | Path, mode: str, *, image_prefix: str = "/", fsync: bool = False
+    output: str | Path,
+    mode: str,
+    *,
+    image_prefix: str = "/",
+    fsync: bool = False,
+    old_prefixes: Sequence[str] = (),
 ) -> RelinkReport:
     """Relink every post the index knows (imported posts keep their original bytes, as a crawl
-    keeps them) and record the new content hash and image maps in the index."""
+    keeps them) and record the new content hash and image maps in the index.
+
+    ``old_prefixes``: prefixes the posts may link local copies under (the archive's recorded
+    one): those links are recognised too, so ``--images remote`` after a relink under
+    ``https://cdn.example/`` needs no repeat of the prefix, and a local relink moves them."""
     if mode not in ("local", "remote", "off"):
         raise ValueError(f"mode must be local, remote or off, not {mode!r}")
     root = Path(output)
     index = Index(root)
     table = ImageTable(index)
     prefix = link_prefix(image_prefix)
+    others = tuple(dict.fromkeys(link_prefix(p) for p in ["/", *old_prefixes]))
+    others = tuple(p for p in others if p != prefix)
     report = RelinkReport()
     try:
         for rec in list(index.records()):
@@ -107,7 +123,7 @@ def relink_archive(
             if not target.is_file():
                 report.missing.append(rec.path)
                 continue
-            mapping, local, failed = links_for(rec, table, mode, prefix)
+            mapping, local, failed = links_for(rec, table, mode, prefix, others)
             old = target.read_bytes()
             new = relink_post(old.decode("utf-8"), mapping).encode("utf-8")
             if new != old:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from newsspider.cli import positive_int
+from newsspider.options import positive_int
 
 #: stats worth keeping in ``--summary-json`` (the rest is Scrapy's housekeeping)
 _SUMMARY_STATS = ("roll/", "crawl/", "archive/", "article/", "replay/", "newsspider/", "images/",
@@ -61,43 +61,39 @@ def _clear_jobdir(jobdir: str) -> None:
 
 
 def check_window(args: argparse.Namespace) -> None:
-    """--since/--until must parse before anything starts (exit 2), for crawl and schedule."""
-    from newsspider.cli import UsageError
-    from newsspider.roll import parse_when
+    """--since/--until must parse, in order, before anything starts (exit 2), for crawl and
+    schedule (:func:`newsspider.options.window`)."""
+    from newsspider import options
 
-    for name, end in (("since", False), ("until", True)):
-        value = getattr(args, name)
-        if value:
-            try:
-                parse_when(value, end=end)
-            except ValueError as exc:
-                raise UsageError(f"--{name}: {exc}") from None
+    options.window(args.since, args.until)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from newsspider import options
     from newsspider.cli import (
         EXIT_HEALTH,
         UsageError,
-        _check_channel,
         _report,
         _run,
         _settings,
         _summary,
+        _writable_output,
     )
     from newsspider.commands.worker import check_redis, redis_settings
 
     check_window(args)
-    channels = list(dict.fromkeys(args.channel or ["china"]))
     settings = _settings(
         args,
         NEWSSPIDER_REFRESH=bool(args.refresh),
         NEWSSPIDER_PROGRESS=sys.stderr.isatty(),
         **redis_settings(args),
     )
+    channels = options.channels(args.channel or ["china"], settings.get("NEWSSPIDER_CHANNELS_FILE"))
+    if args.summary_json:
+        options.writable_file(args.summary_json, "--summary-json")
+    _writable_output(settings)
     if getattr(args, "redis", None):
         check_redis(args.redis)
-    for key in channels:
-        _check_channel(settings, key)
     if getattr(args, "jobdir", None):
         settings.set("JOBDIR", args.jobdir, priority="cmdline")
     from newsspider.archive.lock import LockBusy, OutputLock
@@ -158,4 +154,4 @@ def cmd_crawl(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     for warning in health:
         print(f"newsspider: warning: health: {warning}", file=sys.stderr)
-    return EXIT_HEALTH if health else code
+    return EXIT_HEALTH if health else code  # precedence: 3 over 1 over 0

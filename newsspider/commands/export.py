@@ -31,27 +31,27 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
                    help="only articles published at or after WHEN (ISO date or date-time, "
                    "Beijing time unless it has an offset)")  # fmt: skip
     p.add_argument("--channel", metavar="KEY", help="only articles filed under this channel")
+    p.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")
 
 
 def since_timestamp(text: str | None) -> int | None:
-    """``--since`` as unix seconds (the same reading as ``crawl --since``)."""
-    from newsspider.cli import UsageError
-    from newsspider.roll import parse_when
+    """``--since`` as unix seconds (:func:`newsspider.options.since_timestamp`)."""
+    from newsspider import options
 
-    if not text:
-        return None
-    try:
-        return int(parse_when(text).timestamp())
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
+    return options.since_timestamp(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from newsspider import options
     from newsspider.archive.export import export_records, write_jsonl
     from newsspider.cli import EXIT_OK, UsageError
 
-    since = since_timestamp(args.since)
-    output = Path(args.output)
+    since = options.since_timestamp(args.since)
+    if args.channel:
+        options.channels([args.channel], args.channels)
+    output = options.existing_archive(args.output)
+    if args.to != "-":
+        options.writable_file(args.to, "--to")
     records = export_records(output, since=since, channel=args.channel)
     try:
         first = next(records, None)
@@ -73,12 +73,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         # a temp file renamed into place: a reader never sees half an export
         target = Path(args.to)
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
                 count = write_jsonl(everything(), fh)
             os.replace(tmp, target)
+        except OSError as exc:  # disk full, a folder vanished: one line, exit 2
+            raise UsageError(f"--to {target}: {exc.strerror or exc}") from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from newsspider.options import image_prefix
+
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p = add("relink", cmd_relink, "switch posts between local and remote image links (no fetch)")
@@ -27,7 +29,10 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p.add_argument(
         "--image-prefix",
         metavar="URL",
-        help="where the site serves images/ (default: NEWSSPIDER_IMAGE_URL_PREFIX, /)",
+        type=image_prefix,
+        help="where the site serves images/: an http(s) URL or a path from the site's root "
+        "(default: NEWSSPIDER_IMAGE_URL_PREFIX, else the archive's recorded prefix, else /); "
+        "recorded for later relinks and crawls",
     )
     p.add_argument(
         "-s",
@@ -40,7 +45,8 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 
 def cmd_relink(args: argparse.Namespace) -> int:
-    from newsspider.archive.form import compact_archive, record_form
+    from newsspider import options
+    from newsspider.archive.form import compact_archive, infer_form, read_form, record_form
     from newsspider.archive.relink import relink_archive
     from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError, _settings
 
@@ -49,8 +55,19 @@ def cmd_relink(args: argparse.Namespace) -> int:
     compact = args.compact_body
     args.compact_body = False  # the conversion, not a crawl option for _settings
     settings = _settings(args)
-    output = settings.get("NEWSSPIDER_OUTPUT") or "output"
-    prefix = args.image_prefix or settings.get("NEWSSPIDER_IMAGE_URL_PREFIX") or "/"
+    # an archive to relink must exist: a typo must not leave an empty folder behind
+    output = options.existing_archive(settings.get("NEWSSPIDER_OUTPUT") or "output")
+    configured = settings.get("NEWSSPIDER_IMAGE_URL_PREFIX")
+    if configured:
+        try:
+            image_prefix(configured)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"NEWSSPIDER_IMAGE_URL_PREFIX: {exc}") from None
+    # the prefix the posts link local copies under now: recorded by the last relink or crawl
+    # (<output>/.newsspider/form.json), else what the posts show; kept unless one is given
+    form = read_form(output)
+    current = form.image_prefix if form is not None else infer_form(output).image_prefix
+    prefix = args.image_prefix or configured or current or "/"
     fsync = settings.getbool("NEWSSPIDER_FSYNC")
     if compact:
         try:
@@ -62,7 +79,8 @@ def cmd_relink(args: argparse.Namespace) -> int:
         if not args.images:
             return EXIT_OK
     try:
-        report = relink_archive(output, args.images, image_prefix=prefix, fsync=fsync)
+        report = relink_archive(output, args.images, image_prefix=prefix, fsync=fsync,
+                                old_prefixes=[current] if current else [])  # fmt: skip
         # later crawls link (and download) the way the posts now do (archive/form.py)
         record_form(output, origin=f"relink --images {args.images}", images=args.images,
                     image_prefix=prefix)  # fmt: skip

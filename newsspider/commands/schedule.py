@@ -17,6 +17,12 @@ round is the robust choice for a process meant to run for weeks:
 
 The cost is about a second of start-up per round, nothing next to a crawl.
 
+``--rounds N`` without ``--every`` runs N rounds back to back (each starts when the last one
+ended): a batch, e.g. a first backfill that needs several passes. A bounded run (``--rounds``)
+exits with the status of its rounds by the usual precedence (2 > 3 > 1 > 0), as ``crawl``
+would; a scheduler that runs until stopped exits 0 once stopped cleanly (its rounds' statuses
+are in its log), since a service stopped by SIGTERM has not failed.
+
 The scheduler takes the output folder's lock for its whole life and hands the locked descriptor
 to each round (:mod:`newsspider.archive.lock`), so neither a second scheduler nor a manual crawl
 can write the same folder meanwhile. Rounds never overlap: the next one starts ``--every`` after
@@ -44,8 +50,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from newsspider.cli import positive_int
 from newsspider.commands.crawl import add_crawl_options, check_window
+from newsspider.options import positive_int
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -67,11 +73,13 @@ def parse_duration(text: str) -> float:
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p = add("schedule", cmd_schedule,
             "crawl every DURATION until stopped (one process, one round at a time)")  # fmt: skip
-    p.add_argument("--every", required=True, type=parse_duration, metavar="DURATION",
+    p.add_argument("--every", type=parse_duration, metavar="DURATION",
                    help="start a round this long after the last one started: 90s, 5m, 1h, 1d "
-                   "(the first round starts at once)")  # fmt: skip
+                   "(the first round starts at once); without it, --rounds N runs N rounds "
+                   "back to back")  # fmt: skip
     p.add_argument("--rounds", type=positive_int, metavar="N",
-                   help="stop after N rounds (default: run until SIGINT or SIGTERM)")  # fmt: skip
+                   help="stop after N rounds and exit with their status (2 > 3 > 1 > 0); "
+                   "default: run until SIGINT or SIGTERM, then exit 0")  # fmt: skip
     add_crawl_options(p, common)
 
 
@@ -96,12 +104,18 @@ def round_argv(argv: list[str]) -> list[str]:
 
 def _validate(args: argparse.Namespace) -> Any:
     """What ``crawl`` would refuse, refused before the first round (exit 2, nothing started)."""
-    from newsspider.cli import _check_channel, _settings
+    from newsspider import options
+    from newsspider.cli import UsageError, _settings, _writable_output
 
+    if args.every is None and args.rounds is None:
+        raise UsageError("give --every DURATION (rounds until stopped) or --rounds N "
+                         "(N rounds back to back), or both")  # fmt: skip
     check_window(args)
     settings = _settings(args)
-    for key in dict.fromkeys(args.channel or ["china"]):
-        _check_channel(settings, key)
+    options.channels(args.channel or ["china"], settings.get("NEWSSPIDER_CHANNELS_FILE"))
+    if args.summary_json:
+        options.writable_file(args.summary_json, "--summary-json")
+    _writable_output(settings)
     return settings
 
 
@@ -123,8 +137,8 @@ def _round_summary(path: Path) -> tuple[str, list[str]]:
 class Scheduler:
     """The round loop and its signal handling; see the module docstring."""
 
-    def __init__(self, argv: list[str], every: float, rounds: int | None, env: dict[str, str],
-                 lock_fd: int, summary: Path) -> None:  # fmt: skip
+    def __init__(self, argv: list[str], every: float | None, rounds: int | None,
+                 env: dict[str, str], lock_fd: int, summary: Path) -> None:  # fmt: skip
         self.argv = argv
         self.every = every
         self.rounds = rounds
@@ -146,11 +160,13 @@ class Scheduler:
         self.stopping = True
 
     def run(self) -> int:
-        from newsspider.cli import EXIT_HEALTH, EXIT_OK, EXIT_USAGE
+        from newsspider.cli import EXIT_FAILED, EXIT_HEALTH, EXIT_OK, EXIT_USAGE
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
         done = 0
+        worst = EXIT_OK  # by precedence: 2 > 3 > 1 > 0
+        rank = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_HEALTH: 2, EXIT_USAGE: 3}
         while not self.stopping:
             done += 1
             started = time.monotonic()
@@ -177,15 +193,18 @@ class Scheduler:
                     _log(f"round {done}: warning: health: {warning}")
             if code == EXIT_USAGE and done == 1:
                 return EXIT_USAGE  # a configuration the rounds will never get past
+            # a round killed by a signal (or crashed) did not do its work: counted as failed
+            status = code if code in rank else EXIT_FAILED
+            worst = max(worst, status, key=rank.__getitem__)
             if self.rounds is not None and done >= self.rounds:
                 break
-            wake = started + self.every
+            wake = started + (self.every or 0.0)
             if not self.stopping:
                 _log(f"next round in {max(0.0, wake - time.monotonic()):.0f}s")
             while not self.stopping and time.monotonic() < wake:
                 time.sleep(min(0.25, max(0.0, wake - time.monotonic())))
         _log(f"stopped after {done} round(s)")
-        return EXIT_OK
+        return worst if self.rounds is not None else EXIT_OK
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -208,7 +227,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if lock.fd is not None:
         env[INHERIT_ENV] = str(lock.fd)
     try:
-        _log(f"every {args.every:g}s into {output}: {' '.join(argv)}")
+        pace = f"every {args.every:g}s" if args.every else "rounds back to back"
+        _log(f"{pace} into {output}: {' '.join(argv)}")
         return Scheduler(argv, args.every, args.rounds, env, lock.fd or -1, summary).run()
     finally:
         lock.release()

@@ -85,7 +85,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from newsspider.cli import _report, _run, _settings, _summary
+    from newsspider.cli import _report, _run, _settings, _summary, _writable_output
 
     extra: dict[str, Any] = redis_settings(args)
     if args.exit_when_idle:
@@ -93,6 +93,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.lease:
         extra["NEWSSPIDER_REDIS_LEASE"] = args.lease
     settings = _settings(args, **extra)
+    _writable_output(settings)
     check_redis(args.redis)
     crawler = _run(settings, "worker")
     counts, failures = _summary(crawler)

@@ -8,6 +8,7 @@ from typing import Any
 import scrapy
 
 from newsspider.archive.urls import canonical_article_url
+from newsspider.pages.base import doc_id_from_url
 from newsspider.spiders.base import ArticleSpiderBase
 
 
@@ -25,4 +26,7 @@ class ArticleSpider(ArticleSpiderBase):
             raise ValueError("give at least one article URL: -a url=URL")
         channel = self.channel or self.settings.get("NEWSSPIDER_CHANNEL")
         for url in self.urls:
-            yield self.article_request(url, channel)
+            # the key a crawl would give it (doc id, else the URL): a failure is then recorded
+            # in the index (``index failed``) and retried by later runs, as a crawl's are
+            doc_id = doc_id_from_url(url)
+            yield self.article_request(url, channel, article_key=doc_id or url, doc_id=doc_id)

@@ -334,7 +334,8 @@ class FeedMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.get("NEWSSPIDER_REDIS_URL"):
-            raise NotConfigured("not a cluster crawl")
+            # off: not a cluster crawl; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
         return cls(crawler)
 
     def _opened(self, spider: scrapy.Spider) -> None:

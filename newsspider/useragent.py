@@ -1,0 +1,51 @@
+"""The User-Agent: the project, its version, and a contact the user sets.
+
+A site operator who sees the crawler in their logs should be able to tell what it is and whom
+to ask; the project has no web page to point at, so the contact is the user's own
+(``NEWSSPIDER_CONTACT``: an e-mail address or a URL). It is added by a Scrapy add-on because an
+add-on runs after every setting (``-s`` included) is known and before the crawl reads
+``USER_AGENT``; a ``USER_AGENT`` set by the user is left alone.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+#: what the User-Agent says the software is (``USER_AGENT`` in settings.py is :func:`default`)
+PRODUCT = "newsspider"
+COMMENT = "Sina Finance news archiver"
+
+
+def package_version() -> str:
+    """The installed version (pyproject.toml's), without importing the package."""
+    try:
+        return version("newsspider")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def default() -> str:
+    """``newsspider/0.2.0 (Sina Finance news archiver)``."""
+    return f"{PRODUCT}/{package_version()} ({COMMENT})"
+
+
+def with_contact(contact: str) -> str:
+    """``newsspider/0.2.0 (Sina Finance news archiver; +mailto:me@example.org)``: the ``+``
+    marks how to reach the operator, as crawlers' User-Agents conventionally do."""
+    value = " ".join(contact.split())  # no line breaks into a header
+    if "@" in value and ":" not in value:
+        value = f"mailto:{value}"
+    return f"{PRODUCT}/{package_version()} ({COMMENT}; +{value})"
+
+
+class ContactAddon:
+    """Adds ``NEWSSPIDER_CONTACT`` to the project's User-Agent (``ADDONS`` in settings.py)."""
+
+    def update_settings(self, settings: Any) -> None:
+        contact = (settings.get("NEWSSPIDER_CONTACT") or "").strip()
+        if not contact or settings.get("USER_AGENT") != default():
+            return  # no contact given, or the user chose the whole User-Agent
+        settings.set(
+            "USER_AGENT", with_contact(contact), priority=settings.getpriority("USER_AGENT")
+        )
