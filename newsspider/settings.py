@@ -41,6 +41,8 @@ REMOTE_CONTROL_ENABLED = False
 # Our callbacks return no value (tests/test_crawl.py checks them with Scrapy's own test).
 WARN_ON_GENERATOR_RETURN_VALUE = False
 REFERER_ENABLED = True  # image requests set the article page as Referer themselves
+# -O x.json/.csv/.xml: Chinese as Chinese, not \uXXXX escapes (Scrapy's default for JSON)
+FEED_EXPORT_ENCODING = "utf-8"
 
 # --- the pipeline: validate -> images -> archive, with gaps for users' own steps ---
 ITEM_PIPELINES = {
@@ -116,8 +118,8 @@ REPLAY_DISABLED_DOWNLOADER_MIDDLEWARES = (
     "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware",
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware",
 )
+# RefererMiddleware stays: without it Scrapy's redirect middlewares warn on every run
 REPLAY_DISABLED_SPIDER_MIDDLEWARES = (
-    "scrapy.spidermiddlewares.referer.RefererMiddleware",
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
     "scrapy.spidermiddlewares.depth.DepthMiddleware",
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware",
