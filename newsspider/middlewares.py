@@ -11,29 +11,36 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from scrapy import signals
-from scrapy.exceptions import DownloadCancelledError, NotConfigured
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Request, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
-from w3lib.url import safe_url_string
+from w3lib.url import canonicalize_url, safe_url_string
 
+from newsspider.archive.urls import offsite_host
 from newsspider.replay import REDIRECT_STATUSES, RecordDir
 from newsspider.warc import ReplaySource, open_replay_source
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 __all__ = [
     "RECORD_MIDDLEWARE_ORDER",
     "REPLAY_MIDDLEWARE_ORDER",
+    "SAME_SITE_META",
+    "HopRefused",
     "RecordDownloaderMiddleware",
     "ReplayDownloaderMiddleware",
+    "SameSiteMetaRefreshMiddleware",
+    "SameSiteRedirectMiddleware",
 ]
 
 #: Between DownloaderStats (850) and HttpCacheMiddleware (900). When ``process_request`` returns
@@ -240,3 +247,63 @@ class RecordDownloaderMiddleware:
 
     def _spider_closed(self) -> None:
         self.record.close()
+
+
+# --- same-site at every hop -------------------------------------------------------------------
+
+#: Request meta flag: this request (an article page or a roll page) must stay on Sina's article
+#: hosts through every redirect and meta refresh. Images have their own host list (images.py).
+SAME_SITE_META = "same_site"
+
+
+class HopRefused(IgnoreRequest):
+    """A redirect or meta refresh that is not followed: ``reason`` is the failure line's
+    reason (``off-site redirect to HOST``, ``redirect loop``). An IgnoreRequest, so Scrapy
+    hands it to the request's errback and logs no error of its own."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _SameSiteHops:
+    """Checks every hop Scrapy is about to follow, on the request it built for it.
+
+    Overriding ``_redirect`` sees the target exactly as Scrapy computed it (``Location``
+    resolved, protocol-relative and fragments handled, the meta refresh's URL read), for 3xx
+    answers and meta refreshes alike, before the new request exists for the scheduler: an
+    off-site target or a URL already on this chain (A -> B -> A, which the duplicate filter
+    would otherwise drop without a word) fails the original request with a reason.
+    """
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        if request.meta.get(SAME_SITE_META) or request.meta.get("article_url"):
+            stats = getattr(getattr(self, "crawler", None), "stats", None)
+            offsite = offsite_host(redirected.url)
+            if offsite is not None:
+                if stats is not None:
+                    stats.inc_value("newsspider/hop/offsite")
+                raise HopRefused(f"off-site redirect to {offsite}")
+            chain = [*request.meta.get("redirect_urls", []), request.url]
+            target = canonicalize_url(redirected.url)
+            if any(canonicalize_url(url) == target for url in chain):
+                if stats is not None:
+                    stats.inc_value("newsspider/hop/loop")
+                hops = " -> ".join([*chain, redirected.url][-4:])
+                raise HopRefused(f"redirect loop ({hops})")
+        return super()._redirect(redirected, request, reason)  # type: ignore[misc]
+
+
+class SameSiteRedirectMiddleware(_SameSiteHops, RedirectMiddleware):
+    """Scrapy's RedirectMiddleware (3xx), with every article hop kept on Sina; and the last
+    guard for a request that starts off-site (the spiders refuse those before asking)."""
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get(SAME_SITE_META):
+            offsite = offsite_host(request.url)
+            if offsite is not None:
+                raise HopRefused(f"off-site URL: {offsite} is not a Sina article host")
+
+
+class SameSiteMetaRefreshMiddleware(_SameSiteHops, MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware, with every article hop kept on Sina."""

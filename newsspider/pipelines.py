@@ -13,13 +13,46 @@ from scrapy.settings import Settings
 
 from newsspider.archive.channels import ChannelError, load_channels
 from newsspider.archive.form import Resolved, record_first_write, settings_form
+from newsspider.archive.index import STATE_DIR, fs_failure
 from newsspider.archive.post import normalize_title
-from newsspider.archive.store import Archive
+from newsspider.archive.preflight import check_output
+from newsspider.archive.runstate import sweep_temp_files
+from newsspider.archive.store import Archive, article_key
 from newsspider.article import Article
-from newsspider.spiders.base import article_failed, article_gone
+from newsspider.spiders.base import article_failed, article_gone, article_saved
 from newsspider.testhooks import crash_point
 
 logger = logging.getLogger(__name__)
+
+
+#: failures the index could not take when they happened (a full disk), kept here for the next run
+UNRECORDED = "unrecorded.jsonl"
+#: crawls whose output folder was checked (by whichever pipeline loaded first)
+_checked: weakref.WeakSet[Crawler] = weakref.WeakSet()
+
+
+def preflight(crawler: Crawler) -> None:
+    """Refuse an output folder that cannot take the archive, before the engine starts
+    (``archive/preflight.py``): the ``newsspider`` commands checked it already, ``scrapy
+    crawl`` and Scrapyd get the same one-line refusal here. A crawl (not a ``fetch`` of a few
+    URLs) also runs SQLite's ``quick_check`` on the index."""
+    if crawler in _checked:
+        return
+    deep = getattr(getattr(crawler, "spidercls", None), "name", "") != "article"
+    check_output(crawler.settings.get("NEWSSPIDER_OUTPUT") or "output", deep=deep)
+    _checked.add(crawler)
+
+
+def stop_crawl(crawler: Crawler, reason: str) -> None:
+    """Close the spider with ``reason`` (``disk-full``): every later article would fail the
+    same way. Once per crawl; what is in flight ends on its own, what is queued is not sent."""
+    if getattr(crawler, "_newsspider_stop", None) or crawler.engine is None:
+        return
+    crawler._newsspider_stop = reason  # type: ignore[attr-defined]
+    from scrapy.utils.defer import deferred_from_coro
+
+    logger.warning("%s: the crawl stops here; the next crawl completes what it listed", reason)
+    deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 
 
 def _spider_failure(crawler: Crawler, url: str, reason: str) -> None:
@@ -133,11 +166,22 @@ class ArchivePipeline:
                 record_first_write(self.archive.root, self.form)
                 self._form_recorded = True
             saved = self.archive.save(item)
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
+            # one line per article (the spider's ``failed`` line), never a traceback or a dump
+            # of the item; a full disk stops the crawl: every later article would fail too
+            reason, stop = fs_failure(exc)
+            if reason != "disk-full":
+                reason = f"cannot write post: {reason}"
             self.crawler.stats.inc_value("archive/write_error")
-            _spider_failure(self.crawler, item.url, f"cannot write post: {exc}")
-            raise DropItem(f"{item.url}: cannot write post: {exc}") from exc
+            self.crawler.stats.inc_value(f"archive/write_error/{fs_failure(exc)[0][:40]}")
+            _spider_failure(self.crawler, item.url, reason)
+            self._note_failed(article_key(item), item.url, item.channel, reason, item.doc_id)
+            if stop:
+                stop_crawl(self.crawler, "disk-full" if reason == "disk-full" else "read-only")
+            raise DropItem(f"{item.url}: {reason}", log_level="DEBUG") from None
         self.crawler.stats.inc_value(f"archive/{saved.status}")
+        # the article's end in the spider's ledger (spiders/base.py ArticleLedger)
+        self.crawler.signals.send_catch_log(article_saved, item=item, status=saved.status)
         crash_point("post")  # test-only: a kill right after a post and its row are written
         logger.info("%s %s -> %s", saved.status, item.url, saved.path)
         return item

@@ -13,6 +13,10 @@ does) from the middleware's table once the download is over.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxt
 from scrapy.http import Request
 from scrapy.robotstxt import RobotParser
@@ -21,7 +25,29 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 
+class _NoTraceback(logging.Filter):
+    """Scrapy logs a robots.txt that could not be fetched (no network, say) with the whole
+    traceback; the request itself fails with its own one-line reason. Below DEBUG the line is
+    kept and the traceback dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_ROBOTS_LOGGER = logging.getLogger("scrapy.downloadermiddlewares.robotstxt")
+
+
 class RobotsTxtMiddleware(ScrapyRobotsTxt):
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        if not any(isinstance(f, _NoTraceback) for f in _ROBOTS_LOGGER.filters):
+            _ROBOTS_LOGGER.addFilter(_NoTraceback())
+        return super().from_crawler(crawler)
+
     async def robot_parser(self, request: Request) -> RobotParser | None:
         netloc = urlparse_cached(request).netloc
         pending = self._parsers.get(netloc)

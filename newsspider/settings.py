@@ -58,6 +58,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's retries, plus a bounded wait for a 429/503's Retry-After (newsspider/retry.py)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newsspider.retry.RetryAfterMiddleware": 550,
+    # Scrapy's redirects and meta refreshes, with every article hop kept on Sina's hosts and
+    # loops failed with a reason (newsspider/middlewares.py, SameSite*)
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "newsspider.middlewares.SameSiteRedirectMiddleware": 600,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsspider.middlewares.SameSiteMetaRefreshMiddleware": 580,
     # replay answers after robots.txt, UA and stats have seen the request, before the download
     # slots (no delays) and the HTTP cache: see REPLAY_MIDDLEWARE_ORDER
     "newsspider.middlewares.ReplayDownloaderMiddleware": 875,

@@ -10,7 +10,7 @@ import codecs
 import functools
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -230,6 +230,55 @@ def parse_beijing(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
+
+
+#: the dates an article can carry: Sina has published since 1998; anything outside these years
+#: is a broken page (``0001-01-01``, ``9999-12-31``) and would not survive date arithmetic
+#: (the post's date is written in GMT: year 1 at +08:00 is year 0)
+PLAUSIBLE_YEARS = range(1990, 2101)
+#: Article date fields in the order the post's date falls back through them (FORMAT.md
+#: "date": create_at, then the roll item's ctime, then the page's shown date)
+_DATE_FIELDS = ("created_at", "published", "first_published", "modified")
+_DATE_SOURCES = {
+    "created_at": "weibo: article:create_at",
+    "published": "the page's shown date",
+    "first_published": "article:published_time",
+    "modified": "weibo: article:update_at",
+}
+
+
+def plausible_date(when: datetime | None) -> bool:
+    """Can this date be an article's? (In range, and convertible to GMT and back.)"""
+    if when is None:
+        return True
+    if when.year not in PLAUSIBLE_YEARS:
+        return False
+    try:
+        when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def vet_dates(article: Article) -> str:
+    """Drop every date of ``article`` that cannot be an article's, so the post's date falls
+    back to the next source. Returns "" when all were usable; ``bad date: ...`` when a date was
+    dropped and no source of the post's date is left (create_at, the roll item's ctime, the
+    shown date): the article fails with that reason rather than taking the crawl's clock;
+    otherwise a note of what was dropped."""
+    dropped = []
+    for name in _DATE_FIELDS:
+        value = getattr(article, name, None)
+        if not plausible_date(value):
+            dropped.append(f"{_DATE_SOURCES[name]} {value.isoformat()[:25]}")
+            setattr(article, name, None)
+    if not dropped:
+        return ""
+    usable = article.created_at is not None or article.roll_ctime or article.published is not None
+    what = ", ".join(dropped)
+    if not usable:
+        return f"bad date: {what} (no other date on the page or in the list)"
+    return f"unusable date dropped ({what}); the next date source is used"
 
 
 #: a shown date inside other text (L1/L3 date-and-source lines): 2016年05月25日10:10

@@ -7,7 +7,7 @@ from typing import Any
 
 import scrapy
 
-from newsspider.archive.urls import canonical_article_url
+from newsspider.archive.urls import canonical_article_url, offsite_host
 from newsspider.pages.base import doc_id_from_url
 from newsspider.spiders.base import ArticleSpiderBase
 
@@ -25,7 +25,11 @@ class ArticleSpider(ArticleSpiderBase):
         if not self.urls:
             raise ValueError("give at least one article URL: -a url=URL")
         channel = self.channel or self.settings.get("NEWSSPIDER_CHANNEL")
-        for url in self.urls:
+        for url in dict.fromkeys(self.urls):  # a URL given twice is one article
+            offsite = offsite_host(url)
+            if offsite is not None:  # never requested: not even its robots.txt
+                self.record_failure(url, f"off-site URL: {offsite} is not a Sina article host")
+                continue
             # the key a crawl would give it (doc id, else the URL): a failure is then recorded
             # in the index (``index failed``) and retried by later runs, as a crawl's are
             doc_id = doc_id_from_url(url)

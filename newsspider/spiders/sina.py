@@ -36,8 +36,14 @@ from twisted.python.failure import Failure
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record
 from newsspider.archive.runstate import COMPLETE, STOPPED, RunState, sweep_temp_files
+from newsspider.middlewares import SAME_SITE_META
 from newsspider.roll import RollError, RollItem, parse_roll, parse_when
-from newsspider.spiders.base import ArticleSpiderBase, failure_reason
+from newsspider.spiders.base import (
+    ArticleSpiderBase,
+    failure_reason,
+    network_reason,
+    with_retries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +192,7 @@ class SinaSpider(ArticleSpiderBase):
             headers=ROLL_HEADERS,
             # the next page is what decides whether to go on: ahead of queued article pages
             priority=10,
-            meta={"channel_no": channel_no, "roll_page": page},
+            meta={"channel_no": channel_no, "roll_page": page, SAME_SITE_META: True},
         )
 
     # --- the decisions ---
@@ -322,8 +328,14 @@ class SinaSpider(ArticleSpiderBase):
         request = failure.request  # type: ignore[attr-defined]
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("roll/error/fetch")
-        self.extraction.roll_page(self.channels[request.meta["channel_no"]].key, 0)
-        self.record_failure(request.url, f"roll API: {failure_reason(failure)}", stat="roll_failed")
+        if network_reason(failure) is None:
+            # a list page that answered (an HTTP error, a refused redirect) and listed nothing;
+            # a network outage says nothing about Sina's pages and rings no health alarm
+            self.extraction.roll_page(self.channels[request.meta["channel_no"]].key, 0)
+        else:
+            self.crawler.stats.inc_value("roll/error/network")
+        reason = with_retries(failure_reason(failure), request.meta)
+        self.record_failure(request.url, f"roll API: {reason}", stat="roll_failed")
         yield from self.end_channel(
             request.meta["channel_no"], f"page {request.meta['roll_page']}: roll API failed"
         )
