@@ -1,6 +1,6 @@
 """Downloader middlewares that replay a saved crawl and record a live one.
 
-Both speak the replay-directory format of ``shared/format/REPLAY.md`` through
+Both speak the replay-directory format of ``docs/REPLAY.md`` through
 :mod:`newsspider.replay`; replay also reads a WARC file, and WARC recording has its own
 middleware, both in :mod:`newsspider.warc`. Their positions in ``DOWNLOADER_MIDDLEWARES``
 matter; use :data:`REPLAY_MIDDLEWARE_ORDER` and :data:`RECORD_MIDDLEWARE_ORDER`, whose comments
