@@ -12,12 +12,24 @@ import multiprocessing
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from faultcrawl import HTML, Site, cli, command, path_of, post_count, run, start, temp_files
-from server import LocalHTTPServer, Route
+from faultcrawl import (
+    HTML,
+    ROLL_PATH,
+    Site,
+    cli,
+    command,
+    path_of,
+    post_count,
+    run,
+    start,
+    temp_files,
+)
+from server import LocalHTTPServer, RecordedRequest, Route
 
 from newsspider.archive.index import Index, Record
 from newsspider.archive.lock import INHERIT_ENV, LockBusy, OutputLock, is_locked, lock_path
@@ -100,41 +112,55 @@ def _wait(predicate: object, timeout: float = 30) -> None:
     assert predicate(), "timed out waiting"  # type: ignore[operator]
 
 
+def _state(out: Path) -> dict[str, bytes]:
+    state = out / ".newsspider"
+    return {p.name: p.read_bytes() for p in sorted(state.iterdir()) if p.is_file()}
+
+
 def test_a_second_crawl_refuses_and_writes_nothing(
     tmp_path: Path, http_server: LocalHTTPServer
 ) -> None:
-    site = _slow_site(http_server, 3)
+    """Deterministic: the first crawl is held on its first roll page by the test (an event, not
+    a delay), so it holds the lock and writes nothing while the second one tries; no sleep races
+    a timeout."""
+    site = Site(http_server, 8, per_page=8)
+    roll = http_server.routes[ROLL_PATH]
+    asked, release = threading.Event(), threading.Event()
+
+    def held_roll(request: RecordedRequest) -> Route:
+        asked.set()  # the first crawl is past start-up: lock taken, index open, engine running
+        release.wait(120)
+        return roll(request)  # type: ignore[operator, no-any-return]
+
+    http_server.routes[ROLL_PATH] = held_roll
     out = tmp_path / "out"
     first = start(
-        command(http_server, "crawl", out, "--images", "off", "-s", "DOWNLOAD_TIMEOUT=30"),
+        command(http_server, "crawl", out, "--images", "off", "-s", "DOWNLOAD_TIMEOUT=180"),
         tmp_path / "first.log",
     )
     try:
-        # the first crawl has read its roll pages and waits on slow article pages
-        _wait(
-            lambda: site.roll_requests >= 2 and any(http_server.hits[path_of(u)] for u in site.urls)
-        )
-        time.sleep(0.3)
-        state = out / ".newsspider"
-        before = {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()}
+        assert asked.wait(120), (tmp_path / "first.log").read_text("utf-8", "replace")[-3000:]
+        assert is_locked(out) and first.poll() is None
+        before = _state(out)
         seen = len(http_server.requests)
         second = run(command(http_server, "crawl", out, "--images", "off"))
         assert second.returncode == 2
         assert "in use by pid" in second.stderr and "newsspider crawl" in second.stderr
         assert len(http_server.requests) == seen  # not one request
-        after = {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()}
-        assert after == before
+        assert _state(out) == before  # the first crawl is held: any change is the second's
         schedule = run(command(http_server, "schedule", out, "--every", "1m"))
         assert schedule.returncode == 2 and "in use" in schedule.stderr
+        assert len(http_server.requests) == seen and _state(out) == before
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+        http_server.routes[ROLL_PATH] = roll
+        release.set()
     # the killed crawl's lock does not block: the next one runs and completes the archive
-    for url, _, html in site.articles:
-        http_server.routes[path_of(url)] = Route(body=html, headers={"Content-Type": HTML})
     done = run(command(http_server, "crawl", out, "--images", "off"))
     assert done.returncode == 0, done.stderr[-3000:]
     assert post_count(out) == 8 and not is_locked(out)
+    assert site.roll_requests >= 1
 
 
 def test_fetch_beside_a_running_crawl(tmp_path: Path, http_server: LocalHTTPServer) -> None:
