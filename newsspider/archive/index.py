@@ -7,7 +7,9 @@ be rebuilt from. WAL mode lets a ``fetch`` write while a crawl runs.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -23,9 +25,20 @@ from newsspider.archive.fulltext import (
     flush_pending,
     timestamp,
 )
+from newsspider.errors import ArchiveDamaged
 from newsspider.testhooks import crash_point
 
+logger = logging.getLogger(__name__)
+
 STATE_DIR = ".newsspider"
+INDEX_NAME = "index.sqlite3"
+JOURNAL_NAME = "journal.jsonl"
+#: ``PRAGMA user_version`` of the index this version writes. 0: an index from before versions
+#: were recorded (upgraded on open, like 1); 1: the columns up to the derived ones; 2: ``template``.
+#: An index with a higher number was written by a newer newsspider and is not opened.
+SCHEMA_VERSION = 2
+#: the first 16 bytes of every SQLite 3 database file
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -50,6 +63,7 @@ CREATE TABLE IF NOT EXISTS articles (
     status TEXT NOT NULL DEFAULT 'pending', -- pending | archived | imported | gone | failed
     reason TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
+    template TEXT NOT NULL DEFAULT '', -- the page-object family that extracted it (F, N, K...)
     -- derived from the post file, not journaled (fulltext.py): export and search read these
     headimg TEXT NOT NULL DEFAULT '',
     body TEXT NOT NULL DEFAULT '',  -- body HTML as the post holds it, braces unescaped
@@ -73,15 +87,20 @@ CREATE TABLE IF NOT EXISTS images (
 COLUMNS = (
     "key", "url", "doc_id", "channel", "path", "content_hash", "date", "title", "published",
     "source", "editor", "keywords", "images", "local_images", "failed_images", "roll_mtime",
-    "first_archived", "last_archived", "status", "reason", "attempts", "headimg", "body", "text",
+    "first_archived", "last_archived", "status", "reason", "attempts", "template", "headimg",
+    "body", "text",
 )  # fmt: skip
 #: columns computed from the post's bytes: left out of the journal (the post is their record;
 #: ``index check --repair`` recomputes them), so the journal stays small
 DERIVED = ("headimg", "body", "text")
 JOURNALED = tuple(c for c in COLUMNS if c not in DERIVED)
+#: journaled columns added after the first release, with the value a journal line written
+#: before them stands for (such a line is still a whole row)
+JOURNAL_DEFAULTS: dict[str, Any] = {"template": ""}
 #: columns added after the first release: an older index gets them on open
 _ADDED = {"headimg": "TEXT NOT NULL DEFAULT ''", "body": "TEXT NOT NULL DEFAULT ''",
-          "text": "TEXT NOT NULL DEFAULT ''", "ts": "INTEGER"}  # fmt: skip
+          "text": "TEXT NOT NULL DEFAULT ''", "ts": "INTEGER",
+          "template": "TEXT NOT NULL DEFAULT ''"}  # fmt: skip
 _JSON_COLUMNS = ("keywords", "images", "local_images", "failed_images")
 #: a journal line ``{"_deleted": key}`` removes that row when the journal is replayed
 DELETED = "_deleted"
@@ -112,6 +131,7 @@ class Record:
     status: str = "pending"
     reason: str = ""
     attempts: int = 0
+    template: str = ""
     headimg: str = ""
     body: str = ""
     text: str = ""
@@ -138,8 +158,9 @@ class Record:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Record:
         names = row.keys()
-        # an index not yet upgraded (read-only by ``index check``) lacks the derived columns
-        values = {c: row[c] for c in COLUMNS if c in names or c not in DERIVED}
+        # an index not yet upgraded (read-only by ``index check``) lacks the newer columns:
+        # they keep their defaults
+        values = {c: row[c] for c in COLUMNS if c in names}
         for c in _JSON_COLUMNS:
             values[c] = json.loads(values[c])
         return cls(**values)
@@ -151,27 +172,57 @@ class Index:
     #: open shared indexes by state folder (:meth:`shared`)
     _open: ClassVar[dict[Path, Index]] = {}
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, *, rebuilding: bool = False) -> None:
+        """Open (or create) the index of ``output``, refusing one that cannot be trusted.
+
+        Every open checks that the file is an SQLite database as long as its header says, that
+        its schema is one this version knows (``user_version``), and that it is not empty while
+        the journal holds articles (a lost or emptied index would otherwise make the next crawl
+        write every article a second time); it raises :class:`ArchiveDamaged` naming ``index
+        check --repair``. ``rebuilding`` (that repair itself) skips the last check.
+        """
         #: holders of this connection (:meth:`shared`); :meth:`close` closes at the last
         self._users = 1
         self._shared_key: Path | None = None
         self.state = Path(output) / STATE_DIR
         self.state.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.state / "index.sqlite3"
-        self.journal_path = self.state / "journal.jsonl"
+        self.db_path = self.state / INDEX_NAME
+        self.journal_path = self.state / JOURNAL_NAME
+        problem = file_problem(self.db_path)
+        if problem:
+            raise damaged(self.db_path, problem)
         self.db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        self._upgrade()
-        self._writes = 0  # since the last flush of the full-text index
-        flush_pending(self.db)  # rows a killed process wrote but did not index
-        # a buffer larger than any line: each write()+flush() is one append(2), so lines from a
-        # crawl and a ``fetch`` beside it never interleave (O_APPEND keeps each call whole)
-        self._journal = open(  # noqa: SIM115
-            self.journal_path, "a", encoding="utf-8", buffering=1 << 22
-        )
+        try:
+            self.db.row_factory = sqlite3.Row
+            problem = content_problem(self.db, self.journal_path, rebuilding=rebuilding)
+            if problem:
+                raise damaged(self.db_path, problem)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self._upgrade()
+            self._writes = 0  # since the last flush of the full-text index
+            flush_pending(self.db)  # rows a killed process wrote but did not index
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            if is_disk_full(exc):
+                raise
+            raise damaged(self.db_path, str(exc)) from None
+        except BaseException:
+            self.db.close()
+            raise
+        # one write(2) per line on an O_APPEND descriptor: lines from a crawl and a ``fetch``
+        # beside it never interleave (O_APPEND keeps each call whole)
+        try:
+            self._journal_fd = os.open(
+                self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
+        except BaseException:
+            self.db.close()
+            raise
+        #: the journal does not end in a newline (a write cut short by a full disk or a
+        #: crash): the next line starts with one, so that only the torn line is lost
+        self._torn = _ends_torn(self._journal_fd)
 
     def _upgrade(self) -> None:
         """Bring an index written by an older version up to this schema: the derived columns
@@ -184,6 +235,9 @@ class Index:
             except sqlite3.OperationalError as exc:  # another process added it first
                 if "duplicate column" not in str(exc):
                     raise
+        if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        refill = [c for c in missing if c in DERIVED or c == "ts"]
         fts = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone()
         # triggers from before fts_pending update the FTS table in the writing statement
         direct = self.db.execute(
@@ -199,7 +253,7 @@ class Index:
                 + "COMMIT;"
             )
         self.db.executescript(FTS_SCHEMA)
-        if fts and not missing:
+        if fts and not refill:
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -208,7 +262,7 @@ class Index:
                     "INSERT OR REPLACE INTO articles_fts(rowid, title, text) "
                     "SELECT rowid, title, text FROM articles"
                 )
-            if missing:
+            if refill:
                 root = self.state.parent
                 for row in self.db.execute("SELECT * FROM articles").fetchall():
                     rec = Record.from_row(row)
@@ -253,14 +307,22 @@ class Index:
         try:
             self.flush()
         finally:
-            self._journal.close()
+            os.close(self._journal_fd)
             self.db.close()
 
     def flush(self) -> None:
         """Index the rows written since the last flush in the full-text table (one transaction
-        for many articles: an FTS update and commit per article costs more than the row)."""
+        for many articles: an FTS update and commit per article costs more than the row).
+
+        On a full disk the rows stay noted in ``fts_pending`` (committed with them) and the
+        next flush or open indexes them: nothing is lost, so that is not an error here."""
         self._writes = 0
-        flush_pending(self.db)
+        try:
+            flush_pending(self.db)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+            logger.debug("full-text flush put off: %s", exc)
 
     def _wrote(self) -> None:
         self._writes += 1
@@ -286,27 +348,56 @@ class Index:
     def delete(self, key: str) -> None:
         """Drop a row, and say so in the journal, so a rebuild does not bring it back (an
         imported record re-keyed by the doc id a crawl found is the one case)."""
-        self.db.execute("DELETE FROM articles WHERE key = ?", (key,))
-        self._wrote()
-        self._journal.write(json.dumps({DELETED: key}, ensure_ascii=False) + "\n")
-        self._journal.flush()
+        self._journaled(
+            "DELETE FROM articles WHERE key = ?", (key,), json.dumps({DELETED: key},
+                                                                      ensure_ascii=False)
+        )  # fmt: skip
 
     def put(self, rec: Record, *, journal: bool = True) -> None:
+        """Write a row; with ``journal``, the row and its journal line together: when the line
+        cannot be appended (a full disk) the row is rolled back and the error raised, so the
+        index never holds a row its journal lacks."""
         row = rec.as_row()
         row["ts"] = timestamp(rec.published, rec.date)
         cols = ", ".join(row)
         marks = ", ".join(f":{c}" for c in row)
-        self.db.execute(f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})", row)
+        sql = f"INSERT OR REPLACE INTO articles ({cols}) VALUES ({marks})"
+        if not journal:
+            self.db.execute(sql, row)
+            self._wrote()
+            return
+        line = {c: row[c] for c in JOURNALED}
+        self._journaled(sql, row, json.dumps(line, ensure_ascii=False, sort_keys=True))
+
+    def _journaled(self, sql: str, params: Any, line: str) -> None:
+        own = not self.db.in_transaction
+        if own:
+            self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(sql, params)
+            self._append(line)
+            if own:
+                self.db.execute("COMMIT")
+        except BaseException:
+            if own and self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
         self._wrote()
-        if journal:
-            line = {c: row[c] for c in JOURNALED}
-            self._journal.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
-            self._journal.flush()
+
+    def _append(self, line: str) -> None:
+        """One journal line, in one ``write(2)`` (a short write, which only a full disk gives,
+        is finished or raises; the next line then starts on a line of its own)."""
+        data = (b"\n" if self._torn else b"") + line.encode("utf-8") + b"\n"
+        self._torn = True
+        view = memoryview(data)
+        while view:
+            written = os.write(self._journal_fd, view)
+            view = view[written:]
+        self._torn = False
 
     def journal(self, entry: dict[str, Any]) -> None:
         """Append a line of another table (``{"table": "images", ...}``) to the journal."""
-        self._journal.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-        self._journal.flush()
+        self._append(json.dumps(entry, ensure_ascii=False, sort_keys=True))
 
     def records(self) -> Iterator[Record]:
         for row in self.db.execute("SELECT * FROM articles ORDER BY key"):
@@ -318,15 +409,150 @@ class Index:
         return [Record.from_row(row) for row in rows.fetchall()]
 
     def journal_entries(self) -> Iterator[dict[str, Any]]:
-        """Every journal line, skipping a torn last line left by a crash."""
-        if not self.journal_path.exists():
-            return
-        with open(self.journal_path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue
+        """Every journal line, skipping a torn line left by a crash or a full disk."""
+        return read_journal(self.journal_path)
+
+
+def read_journal(path: Path) -> Iterator[dict[str, Any]]:
+    """Every whole line of a journal as JSON. A line that is not (cut by a crash or a full disk,
+    even inside a multi-byte character) is skipped: the journal is appended one line per
+    write, so a torn line is the only damage a crash can do, and it is the last write's."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return
+    with fh:
+        for raw in fh:
+            try:
+                yield json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue
+
+
+def journal_has_articles(path: Path) -> int:
+    """How many article rows the journal at ``path`` describes (0 without a journal)."""
+    try:
+        if path.stat().st_size == 0:
+            return 0
+    except FileNotFoundError:
+        return 0
+    return len(replay_journal(read_journal(path)))
+
+
+def _ends_torn(fd: int) -> bool:
+    """Does the file open at ``fd`` end without a newline (its last line torn)?"""
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """A write refused for want of space or quota, from the OS or from SQLite (SQLITE_FULL)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and (
+            getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+#: why a write failed, by errno, and whether every later write would fail the same way (then a
+#: crawl stops rather than fail every article it still has)
+_FS_REASONS = {
+    errno.EROFS: ("read-only file system", True),
+    errno.ENAMETOOLONG: ("name too long", False),
+    errno.EACCES: ("permission denied", False),
+    errno.EPERM: ("permission denied", False),
+    errno.ENOTDIR: ("a file is where a folder should be", False),
+    errno.EISDIR: ("a folder is where a file should be", False),
+}
+
+
+def fs_failure(exc: BaseException) -> tuple[str, bool]:
+    """``(reason, stop)`` for a write that failed: ``disk-full`` (ENOSPC, EDQUOT, SQLite's
+    SQLITE_FULL) stops a crawl; so does a read-only file system or index; a name too long or a
+    permission refused fails the one article. The reason is one short line, never a dump."""
+    if is_disk_full(exc):
+        return "disk-full", True
+    if isinstance(exc, OSError):
+        known = _FS_REASONS.get(exc.errno or 0)
+        if known:
+            return known
+        return (exc.strerror or str(exc))[:200], False
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc)
+        if "readonly" in text or "read-only" in text:
+            return "read-only index", True
+        return f"index error: {text[:200]}", False
+    return f"{type(exc).__name__}: {str(exc)[:200]}", False
+
+
+def damaged(db_path: Path, why: str) -> ArchiveDamaged:
+    """The one-line refusal for an index that cannot be trusted."""
+    output = db_path.parent.parent
+    why = " ".join(why.split())[:200]
+    return ArchiveDamaged(
+        f"the archive index {db_path} is damaged ({why}); nothing was done. Rebuild it from the "
+        f"posts and the journal with: newsspider index check --repair -o {output}"
+    )
+
+
+def file_problem(db_path: Path) -> str:
+    """What is wrong with the index file itself, read without SQLite ("" if nothing): not an
+    SQLite database at all (garbage), or shorter than its header says (truncated). A 0-byte
+    file is a valid empty database to SQLite; :func:`content_problem` judges that one."""
+    try:
+        with open(db_path, "rb") as fh:
+            header = fh.read(100)
+            size = os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return ""
+    except IsADirectoryError:
+        return "it is a folder, not a file"
+    if size == 0:
+        return ""
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return "not an SQLite database"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = pages > 0 and header[24:28] == header[92:96]
+    if page_size < 512 or page_size & (page_size - 1):
+        return "not an SQLite database (bad page size)"
+    if valid and size < pages * page_size:
+        return f"truncated: {size} bytes of the {pages * page_size} its header announces"
+    return ""
+
+
+def content_problem(db: sqlite3.Connection, journal_path: Path, *, rebuilding: bool = False,
+                    deep: bool = False) -> str:  # fmt: skip
+    """What is wrong with an open index ("" if nothing): a schema newer than this version's,
+    an index without articles while the journal holds some, and (``deep``, a crawl's start)
+    what SQLite's ``quick_check`` finds."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION or version < 0:
+        return (f"schema version {version}; this newsspider reads {SCHEMA_VERSION} and older: "
+                "written by a newer newsspider, or not its index")  # fmt: skip
+    has_table = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'"
+    ).fetchone()
+    if version > 0 and not has_table:
+        return f"schema version {version} but no articles table"
+    if not rebuilding:
+        empty = not has_table or db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+        if empty:
+            held = journal_has_articles(journal_path)
+            if held:
+                return f"it holds no article while its journal holds {held}"
+    if deep:
+        rows = [r[0] for r in db.execute("PRAGMA quick_check(5)").fetchall()]
+        if rows != ["ok"]:
+            return "quick_check: " + "; ".join(str(r) for r in rows)
+    return ""
 
 
 def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
@@ -342,9 +568,11 @@ def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
         if DELETED in entry:
             rows.pop(str(entry[DELETED]), None)
             continue
-        if entry.get("table", "articles") != "articles" or not all(c in entry for c in JOURNALED):
+        if entry.get("table", "articles") != "articles" or not all(
+            c in entry or c in JOURNAL_DEFAULTS for c in JOURNALED
+        ):
             continue
-        values = {c: entry[c] for c in JOURNALED}
+        values = {c: entry.get(c, JOURNAL_DEFAULTS.get(c)) for c in JOURNALED}
         try:
             for c in _JSON_COLUMNS:
                 values[c] = json.loads(values[c]) if isinstance(values[c], str) else values[c]

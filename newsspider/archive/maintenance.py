@@ -7,22 +7,38 @@ put it right (``newsspider index check [--repair]``, ``newsspider index import``
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from newsspider.archive.channels import Channel, ChannelError, _check_folder_name
 from newsspider.archive.fulltext import fts_problems
-from newsspider.archive.index import STATE_DIR, Index, Record, atomic_write, replay_journal
+from newsspider.archive.index import (
+    DELETED,
+    INDEX_NAME,
+    JOURNAL_NAME,
+    STATE_DIR,
+    Index,
+    Record,
+    atomic_write,
+    content_problem,
+    file_problem,
+    is_disk_full,
+    read_journal,
+    replay_journal,
+)
 from newsspider.archive.post import rfc1123
+from newsspider.archive.postread import FrontMatter, PostUnreadable, read_front_matter
+from newsspider.archive.runstate import stale_temp_files
+
+#: a path component may be at most this many bytes on the file systems the archive lives on
+MAX_COMPONENT_BYTES = 255
+#: and a whole path this many (Linux's PATH_MAX, less room for the output folder itself)
+MAX_RELATIVE_PATH_BYTES = 3000
+
+__all__ = ["FrontMatter", "check", "import_posts", "read_front_matter", "repair"]
 
 #: an imported post has no URL and, until a crawl reaches it, no doc id: keyed by its path
 IMPORT_PREFIX = "import:"
@@ -34,20 +50,14 @@ AWAITING_REFETCH = frozenset({"missing", "stale"})
 class Problem:
     """One disagreement between the index, the journal and the posts on disk."""
 
-    #: missing | orphaned | hash | journal | pending | unreadable | search (full-text table)
+    #: missing | orphaned | hash | journal | pending | unreadable | damaged | search (full-text
+    #: table) | temp (a temp file its dead writer left)
     kind: str
     path: str
     detail: str = ""
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.path}" + (f" ({self.detail})" if self.detail else "")
-
-
-@dataclass
-class FrontMatter:
-    title: str
-    categories: list[str]
-    date: str
 
 
 @dataclass
@@ -60,49 +70,6 @@ class ImportReport:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _unbrace(text: str) -> str:
-    return text.replace("&#123;", "{").replace("&#125;", "}")
-
-
-def read_front_matter(data: bytes) -> FrontMatter:
-    """Title, categories and date of a post in the archive format.
-
-    YAML first; the original generator wrote some titles that are not valid YAML (a ``'`` and a
-    ``"`` unescaped), so a line-by-line reading is the fallback.
-    """
-    text = data.decode("utf-8-sig")
-    m = re.match(r"\s*---\n(.*?)\n---\n", text, re.DOTALL)
-    if not m:
-        raise ValueError("no front matter (--- block) at the start")
-    block = m.group(1)
-    try:
-        meta = yaml.safe_load(block)
-        if not isinstance(meta, dict):
-            raise ValueError("front matter is not a mapping")
-        cats = meta.get("categories") or []
-        if isinstance(cats, str):
-            cats = [cats]
-        return FrontMatter(
-            title=_unbrace(str(meta.get("title") or "")),
-            categories=[_unbrace(str(c)) for c in cats],
-            date=str(meta.get("date") or ""),
-        )
-    except yaml.YAMLError:
-        pass
-    title = re.search(r"^title: ?(.*)$", block, re.MULTILINE)
-    date = re.search(r"^date: ?(.*)$", block, re.MULTILINE)
-    cats_block = re.search(r"^categories: ?\n((?: +- .*\n?)+)", block, re.MULTILINE)
-    cats = re.findall(r"^ +- (.*)$", cats_block.group(1), re.MULTILINE) if cats_block else []
-    raw_title = title.group(1).strip() if title else ""
-    if len(raw_title) >= 2 and raw_title[0] == raw_title[-1] and raw_title[0] in "'\"":
-        raw_title = raw_title[1:-1]
-    return FrontMatter(
-        _unbrace(raw_title),
-        [_unbrace(c.strip().strip("'")) for c in cats],
-        date.group(1).strip() if date else "",
-    )
 
 
 def _channel_for(categories: list[str], channels: dict[str, Channel]) -> str:
@@ -127,11 +94,12 @@ def _post_files(root: Path) -> dict[str, Path]:
 
 
 def _imported_record(path: str, data: bytes, channels: dict[str, Channel], now: float) -> Record:
+    """The ``imported`` row of a post; :class:`PostUnreadable` when it is not a post at all
+    (no front matter, no categories): such a file is reported, never adopted."""
     stamp = rfc1123(now)
-    try:
-        fm = read_front_matter(data)
-    except (ValueError, UnicodeDecodeError):
-        fm = FrontMatter("", [], "")
+    fm = read_front_matter(data)
+    if not fm.categories:
+        raise PostUnreadable("no categories in the front matter")
     rec = Record(
         key=IMPORT_PREFIX + path,
         path=path,
@@ -147,6 +115,24 @@ def _imported_record(path: str, data: bytes, channels: dict[str, Channel], now: 
     return rec
 
 
+def _import_path(src: Path, fm: FrontMatter) -> str:
+    """Where an imported post goes, or ``ValueError``/``ChannelError`` saying why it cannot go
+    anywhere (a category that is no folder name, a name or a path too long for the disk)."""
+    if not fm.categories:
+        raise PostUnreadable("no categories in the front matter")
+    for c in fm.categories:
+        _check_folder_name(src.name, c)
+    if len(src.name.encode("utf-8")) > MAX_COMPONENT_BYTES:
+        raise ValueError(f"file name longer than {MAX_COMPONENT_BYTES} bytes")
+    path = "/".join(("_posts", *fm.categories, src.name))
+    if len(path.encode("utf-8")) > MAX_RELATIVE_PATH_BYTES:
+        raise ValueError(
+            f"category path too long ({len(fm.categories)} categories, "
+            f"{len(path.encode('utf-8'))} bytes; at most {MAX_RELATIVE_PATH_BYTES})"
+        )
+    return path
+
+
 def import_posts(
     source: Path, output: Path, channels: dict[str, Channel], *, now: float | None = None
 ) -> ImportReport:
@@ -155,6 +141,9 @@ def import_posts(
     Each post goes to ``_posts/<its own categories>/<its file name>`` (copied there unless it is
     already that file), byte for byte, and gets an ``imported`` record: no URL, keyed by path.
     A crawl that later reaches the same article finds it by file name (``Archive.save``).
+    A file that cannot be imported (not a post, a category path the disk cannot hold, a file
+    that cannot be read or written) is reported in ``skipped`` with its reason and the rest
+    are imported; a full disk stops the import (every later post would fail the same way).
     """
     now = time.time() if now is None else now
     report = ImportReport()
@@ -164,36 +153,46 @@ def import_posts(
             rel_src = src.relative_to(source)
             if any(part.startswith(".") for part in rel_src.parts) or not src.is_file():
                 continue
-            data = src.read_bytes()
             try:
-                fm = read_front_matter(data)
-                if len(fm.categories) < 1:
-                    raise ValueError("no categories in the front matter")
-                for c in fm.categories:
-                    _check_folder_name(src.name, c)
-            except (ValueError, UnicodeDecodeError, ChannelError) as exc:
+                _import_one(src, output, index, channels, now, report)
+            except (ValueError, ChannelError) as exc:
                 report.skipped.append((str(src), str(exc)))
-                continue
-            path = "/".join(("_posts", *fm.categories, src.name))
-            target = output / path
-            holder = index.by_path(path)
-            if holder is not None:
-                if holder.content_hash == sha256(data):
-                    report.already.append(path)
-                else:
-                    report.skipped.append((str(src), f"{path} is already archived as {holder.key}"))
-                continue
-            if target.exists():
-                if target.resolve() != src.resolve() and target.read_bytes() != data:
-                    report.skipped.append((str(src), f"{path} exists with other content"))
-                    continue
-            else:
-                atomic_write(target, data)
-            index.put(_imported_record(path, data, channels, now))
-            report.imported.append(path)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise
+                report.skipped.append((str(src), os_reason(exc)))
     finally:
         index.close()
     return report
+
+
+def _import_one(src: Path, output: Path, index: Index, channels: dict[str, Channel], now: float,
+                report: ImportReport) -> None:  # fmt: skip
+    data = src.read_bytes()
+    fm = read_front_matter(data)
+    path = _import_path(src, fm)
+    target = output / path
+    holder = index.by_path(path)
+    if holder is not None:
+        if holder.content_hash == sha256(data):
+            report.already.append(path)
+        else:
+            report.skipped.append((str(src), f"{path} is already archived as {holder.key}"))
+        return
+    if target.exists():
+        if target.resolve() != src.resolve() and target.read_bytes() != data:
+            report.skipped.append((str(src), f"{path} exists with other content"))
+            return
+    else:
+        atomic_write(target, data)
+    index.put(_imported_record(path, data, channels, now))
+    report.imported.append(path)
+
+
+def os_reason(exc: OSError) -> str:
+    """A one-line reason for a failed file operation (no path dump of a 4 KB name)."""
+    text = exc.strerror or type(exc).__name__
+    return f"cannot write: {text}" if exc.errno is not None else str(exc)[:200]
 
 
 def _rows_from_db(db_path: Path) -> dict[str, Record] | None:
@@ -225,34 +224,51 @@ def _search_problems(db_path: Path) -> list[str]:
 
 
 def _journal_rows(state: Path) -> dict[str, Record]:
-    journal = state / "journal.jsonl"
-    if not journal.exists():
-        return {}
+    return replay_journal(read_journal(state / JOURNAL_NAME))
 
-    def entries() -> Iterator[dict[str, Any]]:
-        with open(journal, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue
 
-    return replay_journal(entries())
+def index_damage(output: Path) -> str:
+    """Why the index of ``output`` cannot be trusted ("" when it can, or there is none yet):
+    what every open refuses (:class:`~newsspider.archive.index.Index`), plus ``quick_check``."""
+    state = output / STATE_DIR
+    db_path = state / INDEX_NAME
+    problem = file_problem(db_path)
+    if problem or not db_path.exists():
+        if not problem and _journal_rows(state):
+            problem = "missing while its journal holds articles"
+        return problem
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            return content_problem(db, state / JOURNAL_NAME, deep=True)
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
 
 
 def check(output: Path) -> list[Problem]:
     """Every way the index, its journal and the posts disagree; empty when all is well."""
     state = output / STATE_DIR
-    db_path = state / "index.sqlite3"
+    db_path = state / INDEX_NAME
     problems: list[Problem] = []
+    for temp in stale_temp_files(output):
+        where = temp.relative_to(output).as_posix()
+        problems.append(Problem("temp", where, "left by a killed writer; --repair removes it"))
+    damage = index_damage(output)
+    if damage:
+        why = f"{damage}; rebuild it with newsspider index check --repair"
+        problems.append(Problem("damaged", str(db_path), why))
     if not db_path.exists():
         rows: dict[str, Record] = {}
-        if _post_files(output):
+        if _post_files(output) and not damage:
             problems.append(Problem("unreadable", str(db_path), "no index"))
     else:
         read = _rows_from_db(db_path)
         if read is None:
-            return [Problem("unreadable", str(db_path), "not a readable SQLite index")]
+            if not damage:
+                problems.append(Problem("unreadable", str(db_path), "not a readable SQLite index"))
+            return problems
         rows = read
     held: set[str] = set()
     for rec in rows.values():
@@ -286,31 +302,88 @@ def check(output: Path) -> list[Problem]:
     return problems
 
 
+def _journal_deleted(state: Path) -> set[str]:
+    """Keys whose last journal line deletes them (a repair must not bring them back)."""
+    deleted: set[str] = set()
+    for entry in read_journal(state / JOURNAL_NAME):
+        if not isinstance(entry, dict):
+            continue
+        if DELETED in entry:
+            deleted.add(str(entry[DELETED]))
+        elif isinstance(entry.get("key"), str):
+            deleted.discard(entry["key"])
+    return deleted
+
+
+def _journal_images(state: Path) -> dict[str, dict[str, object]]:
+    """The ``images`` rows the journal describes (the last line per URL)."""
+    rows: dict[str, dict[str, object]] = {}
+    for entry in read_journal(state / JOURNAL_NAME):
+        if isinstance(entry, dict) and entry.get("table") == "images" and entry.get("url"):
+            rows[str(entry["url"])] = entry
+    return rows
+
+
+def _restore_images(index: Index, rows: dict[str, dict[str, object]]) -> int:
+    """Put the journal's image rows back, so that an image on disk keeps its path (and is not
+    downloaded a second time under a suffixed name)."""
+    restored = 0
+    for url, row in rows.items():
+        path = row.get("path") or None
+        try:
+            index.db.execute(
+                "INSERT OR REPLACE INTO images (url, path, path_key, status, attempts, reason, "
+                "bytes, format, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
+                (url, path, str(path).lower() if path else None, str(row.get("status") or
+                 "pending"), int(row.get("attempts") or 0), str(row.get("reason") or ""),
+                 int(row.get("bytes") or 0), str(row.get("format") or "")),
+            )  # fmt: skip
+        except (sqlite3.IntegrityError, TypeError, ValueError):
+            continue
+        restored += 1
+    return restored
+
+
 def repair(output: Path, channels: dict[str, Channel], *, now: float | None = None) -> list[str]:
     """Rebuild the index from the journal, then square it with the posts on disk.
 
-    A post that is gone from disk is marked ``missing`` (a crawl re-fetches it); a post whose
-    bytes changed is marked ``stale`` (re-fetched too) or, for an imported post that has no URL
-    to fetch, takes the hash of what is on disk; a post the index does not know is adopted like
-    an imported one. The old index file is kept beside the new one as ``index.sqlite3.bak``.
-    Returns one line per change.
+    The rows are the journal's (a torn line, even one cut inside a character, is skipped);
+    rows a still-readable old index holds and the journal lacks are kept too. A post that is
+    gone from disk is marked ``missing`` (a crawl re-fetches it); a post whose bytes changed is
+    marked ``stale`` (re-fetched too, rewritten at the same path) or, for an imported post that
+    has no URL to fetch, takes the hash of what is on disk; a post the index does not know is
+    adopted like an imported one, and a ``.md`` file that is no post (no front matter) is
+    reported, not adopted. No post is ever written here, so none can be written twice. Temp
+    files a killed writer left are removed. The old index file is kept beside the new one as
+    ``index.sqlite3.bak``. Returns one line per change.
     """
     now = time.time() if now is None else now
     state = output / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
-    db_path = state / "index.sqlite3"
+    db_path = state / INDEX_NAME
     notes: list[str] = []
-    journal_exists = (state / "journal.jsonl").exists()
+    journal_exists = (state / JOURNAL_NAME).exists()
     rows = _journal_rows(state)
+    images = _journal_images(state)
     old = _rows_from_db(db_path) if db_path.exists() else None
-    if old is not None and not journal_exists:
-        rows = {k: r for k, r in old.items() if r.status != "pending"}
-        notes.append("no journal: rows kept from the index")
+    if old is not None:
+        deleted = _journal_deleted(state)
+        kept = {k: r for k, r in old.items()
+                if r.status != "pending" and k not in rows and k not in deleted}  # fmt: skip
+        if kept:
+            notes.append(f"{len(kept)} row(s) the journal lacks kept from the old index")
+        fresh = set(kept)
+        rows.update(kept)
+    else:
+        fresh = set()
+    for temp in stale_temp_files(output):
+        temp.unlink(missing_ok=True)
+        notes.append(f"removed a temp file a killed writer left: {temp.relative_to(output)}")
     if db_path.exists():
-        os.replace(db_path, state / "index.sqlite3.bak")
-        notes.append(f"old index moved to {STATE_DIR}/index.sqlite3.bak")
+        os.replace(db_path, state / f"{INDEX_NAME}.bak")
+        notes.append(f"old index moved to {STATE_DIR}/{INDEX_NAME}.bak")
     for suffix in ("-wal", "-shm"):
-        (state / f"index.sqlite3{suffix}").unlink(missing_ok=True)
+        (state / f"{INDEX_NAME}{suffix}").unlink(missing_ok=True)
 
     on_disk = _post_files(output)
     changed: list[Record] = []
@@ -336,15 +409,22 @@ def repair(output: Path, channels: dict[str, Channel], *, now: float | None = No
                 notes.append(f"changed on disk, hash taken from the file: {rec.path}")
             changed.append(rec)
     held = {rec.path for rec in rows.values() if rec.path}
-    index = Index(output)
+    index = Index(output, rebuilding=True)
     try:
         for rec in rows.values():
-            # rows kept from an index without a journal start a new journal
-            index.put(rec, journal=not journal_exists)
+            # rows kept from the old index (not in the journal) are journaled now
+            index.put(rec, journal=not journal_exists or rec.key in fresh)
         for rec in changed:
             index.put(rec)
+        if images:
+            notes.append(f"{_restore_images(index, images)} image row(s) restored")
         for path in sorted(set(on_disk) - held):
-            index.put(_imported_record(path, on_disk[path].read_bytes(), channels, now))
+            try:
+                rec = _imported_record(path, on_disk[path].read_bytes(), channels, now)
+            except (PostUnreadable, OSError) as exc:
+                notes.append(f"not adopted (not a post: {exc}): {path}")
+                continue
+            index.put(rec)
             notes.append(f"adopted as imported: {path}")
     finally:
         index.close()

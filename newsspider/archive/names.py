@@ -12,6 +12,9 @@ from newsspider.archive.post import normalize_title
 _TO_UNDERSCORE = str.maketrans({c: "_" for c in ":/\\?*“”<>|[]"})
 _DROPPED = str.maketrans({c: None for c in ".#\r\n"})
 MAX_NAME_BYTES = 200
+#: the longest file name (one path component) ext4, XFS, Btrfs, APFS and NTFS all take, in bytes
+MAX_FILE_NAME_BYTES = 255
+POST_EXTENSION = ".md"
 #: names Windows refuses whatever their extension; an archive is often synced to such machines
 _WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$")
 
@@ -57,7 +60,20 @@ def original_stem(title: str) -> str:
 
 
 def with_suffix(stem: str, doc_id: str) -> str:
-    return f"{stem} ({safe_id(doc_id)})"
+    """``stem (DOCID)``, the name of the second article with one title (FORMAT.md "File
+    name"). The title part is cut, at a character boundary, so that the whole file name with
+    ``.md`` stays within :data:`MAX_FILE_NAME_BYTES` bytes of UTF-8: a 200-byte title with a
+    long doc id would otherwise make a name no file system takes (ENAMETOOLONG on every run)."""
+    tail = f" ({safe_id(doc_id)})"
+    room = MAX_FILE_NAME_BYTES - len((tail + POST_EXTENSION).encode("utf-8"))
+    return cut_utf8(stem, room).rstrip() + tail
+
+
+def post_file_name(stem: str) -> str:
+    """``stem.md``, cut (at a character boundary) to :data:`MAX_FILE_NAME_BYTES` bytes if a
+    stem ever came longer (the rules keep it at :data:`MAX_NAME_BYTES`: a safety net)."""
+    room = MAX_FILE_NAME_BYTES - len(POST_EXTENSION)
+    return cut_utf8(stem, room).rstrip() + POST_EXTENSION
 
 
 #: Pillow format -> extension. MPO is a JPEG with extra pictures appended (some cameras'

@@ -19,7 +19,9 @@ Scrapy-free; the spider calls it. Only the lock holder writes it, so there is no
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import time
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from newsspider.archive.index import STATE_DIR
+
+logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
 RUNNING, COMPLETE, STOPPED = "running", "complete", "stopped"
@@ -40,6 +44,7 @@ class RunState:
         self.data: dict[str, Any] = {}
         #: the previous run's record, as found at :meth:`begin`
         self.previous: dict[str, Any] = {}
+        self._write_failed = False
 
     def load(self) -> dict[str, Any]:
         try:
@@ -107,10 +112,21 @@ class RunState:
         self._write()
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Replace the file atomically. A write the disk refuses (full, read-only) keeps the
+        file as it was: a record of the run that is behind is safe (the next run reads too far,
+        never too little, since the previous status stays ``running``), and the crawl goes on
+        or stops for its own reasons rather than on this bookkeeping."""
         tmp = self.path.with_name(f".{RUN_FILE}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.data, ensure_ascii=False, indent=1) + "\n", "utf-8")
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            if not self._write_failed:
+                logger.warning("could not update %s: %s", self.path, exc.strerror or exc)
+            self._write_failed = True
 
 
 #: ``atomic_write``'s temp names: ``.<name>.<pid>.tmp``
@@ -127,6 +143,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def stale_temp_files(output: str | Path) -> list[Path]:
+    """The temp files under ``output`` whose writer is no longer running (a killed crawl's,
+    ``fetch``'s or ``index import``'s), sorted. A temp file of a live process (a ``fetch``
+    writing beside a crawl) is not one of them: its pid is in its name."""
+    root = Path(output)
+    found: list[Path] = []
+    for top in ("_posts", "images", STATE_DIR):
+        for folder, _dirs, files in os.walk(root / top):
+            for name in files:
+                m = _TEMP.match(name)
+                if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+                    found.append(Path(folder) / name)
+    return sorted(found)
+
+
 def sweep_temp_files(output: str | Path) -> list[Path]:
     """Delete the temp files a killed writer left (posts, images, state), and return them.
 
@@ -134,14 +165,9 @@ def sweep_temp_files(output: str | Path) -> list[Path]:
     alone: its pid is in its name. Called by the lock holder at the start of a crawl; the cost
     is one directory listing of the archive.
     """
-    root = Path(output)
     removed: list[Path] = []
-    for top in ("_posts", "images", STATE_DIR):
-        for folder, _dirs, files in os.walk(root / top):
-            for name in files:
-                m = _TEMP.match(name)
-                if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
-                    path = Path(folder) / name
-                    path.unlink(missing_ok=True)
-                    removed.append(path)
+    for path in stale_temp_files(output):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
     return removed

@@ -10,7 +10,7 @@ from pathlib import Path
 from newsspider.archive.body import post_body, relink_images
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record, atomic_write
-from newsspider.archive.names import name_stem, original_stem, with_suffix
+from newsspider.archive.names import name_stem, original_stem, post_file_name, with_suffix
 from newsspider.archive.post import Post, normalize_title, render, rfc1123
 from newsspider.article import Article
 
@@ -115,12 +115,12 @@ class Archive:
         folder = "/".join(("_posts", *channel.categories))
         fallback = article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12]
         stem = name_stem(article.title, fallback)
-        path = f"{folder}/{stem}.md"
+        path = f"{folder}/{post_file_name(stem)}"
         holder = self.index.holder_of(path)
         if (holder is None and not (self.root / path).exists()) or holder == key:
             return path
         suffix = article.doc_id or hashlib.sha1(key.encode()).hexdigest()[:12]
-        return f"{folder}/{with_suffix(stem, suffix)}.md"
+        return f"{folder}/{post_file_name(with_suffix(stem, suffix))}"
 
     def _check_contained(self, path: str) -> None:
         """A post path is one safe file name inside its category folder. The name rules make it
@@ -138,10 +138,15 @@ class Archive:
         """An imported post (no URL yet) at the path this article's title gives, under the
         fixed file-name rule or the original generator's: the archive's own post of it."""
         folder = "/".join(("_posts", *channel.categories))
-        for stem in dict.fromkeys((name_stem(article.title, ""), original_stem(article.title))):
+        stems = [name_stem(article.title, ""), original_stem(article.title)]
+        if article.doc_id and stems[0]:
+            # a post ``index check --repair`` adopted from disk after its row was lost may
+            # carry the doc id suffix this archive gave it
+            stems.append(with_suffix(stems[0], article.doc_id))
+        for stem in dict.fromkeys(stems):
             if not stem:
                 continue
-            rec = self.index.by_path(f"{folder}/{stem}.md")
+            rec = self.index.by_path(f"{folder}/{post_file_name(stem)}")
             if rec is not None and rec.status == "imported" and not rec.url:
                 return rec
         return None
@@ -212,10 +217,12 @@ class Archive:
         assert rec.path is not None
         target = self.root / rec.path
         existing = target.read_bytes() if target.exists() else None
+        new_file = False
         if existing == data:
             status = "unchanged"
         else:
             atomic_write(target, data, fsync=self.fsync)
+            new_file = existing is None
             status = "archived" if rec.status in ("pending", "") or existing is None else "updated"
         rec.url = article.url or rec.url
         rec.doc_id = article.doc_id or rec.doc_id
@@ -236,7 +243,16 @@ class Archive:
         rec.last_archived = stamp
         rec.status = "archived"
         rec.reason = ""
-        self.index.put(rec)
+        rec.template = article.family or rec.template
+        try:
+            self.index.put(rec)
+        except BaseException:
+            # the row and its journal line could not be written (a full disk): a new post
+            # without them would be a post nobody knows of; the reservation stays, so the next
+            # run writes it at this same path
+            if new_file:
+                target.unlink(missing_ok=True)
+            raise
         return Saved(status, rec.path, key)
 
     def _record_imported(self, rec: Record, article: Article) -> Saved:
