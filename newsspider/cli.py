@@ -114,6 +114,9 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
                 f"--replay {replay}: neither a .warc/.warc.gz file nor a directory with a "
                 "MANIFEST.tsv (see docs/REPLAY.md)"
             )
+        from newsspider.warc import check_replay_source
+
+        check_replay_source(replay)  # every manifest/WARC defect: ReplayDamaged, exit 2
         overrides["NEWSSPIDER_REPLAY_DIR"] = str(replay)
         from newsspider.settings import replay_profile
 

@@ -23,8 +23,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from w3lib.url import canonicalize_url, safe_url_string
 
 from newsspider.archive.urls import offsite_host
-from newsspider.replay import REDIRECT_STATUSES, RecordDir
-from newsspider.warc import ReplaySource, open_replay_source
+from newsspider.replay import REDIRECT_STATUSES, BodyTooLarge, RecordDir
+from newsspider.warc import ReplaySource, check_replay_source
 
 if TYPE_CHECKING:
     from typing import Self
@@ -102,7 +102,9 @@ class ReplayDownloaderMiddleware:
         if not directory:
             # off: NEWSSPIDER_REPLAY_DIR is not set; no message, or Scrapy logs "Disabled ..."
             raise NotConfigured()
-        source = open_replay_source(directory)
+        # refused whole, before the engine starts (ReplayDamaged: exit 2 for `newsspider`,
+        # a one-line start-up error for `scrapy crawl`); the CLI checked it already
+        source = check_replay_source(directory)
         problem = getattr(source, "problem", None)
         if problem:  # a WARC whose last record a crash cut short: the rest still replays
             logger.warning("%s", problem)
@@ -151,8 +153,14 @@ class ReplayDownloaderMiddleware:
             if entry.location is not None:
                 self._inc("replay/redirects")
             status, headers = entry.status, Headers(entry.headers)
-            # A server sends no body to HEAD; neither does the archive.
-            body = b"" if request.method == "HEAD" else entry.read_body()
+            # A server sends no body to HEAD; neither does the archive. The cap is checked
+            # before the body is read (its size on disk; a WARC payload as it is read).
+            maxsize = int(request.meta.get("download_maxsize", self.maxsize) or 0)
+            try:
+                body = b"" if request.method == "HEAD" else entry.read_body(maxsize)
+            except BodyTooLarge as exc:
+                self._check_size(request, exc.size)
+                raise  # pragma: no cover - _check_size raised already
             self._check_size(request, len(body))
             self._inc("replay/response_bytes", len(body))
         # A directory stores decoded bodies and no Content-Encoding, so HttpCompressionMiddleware

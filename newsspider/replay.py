@@ -26,6 +26,7 @@ __all__ = [
     "MANIFEST_NAME",
     "REDIRECT_PREFIX",
     "REDIRECT_STATUSES",
+    "BodyTooLarge",
     "ManifestError",
     "ManifestRow",
     "RecordDir",
@@ -81,6 +82,16 @@ class ManifestError(ValueError):
     """
 
 
+class BodyTooLarge(ValueError):
+    """A stored body over the size cap, found before it was read (``size`` is at least the
+    body's size: the file's size, or what was read when it kept growing)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"body of {size} bytes is larger than {limit}")
+        self.size = size
+        self.limit = limit
+
+
 @dataclass(frozen=True, slots=True)
 class ManifestRow:
     """One manifest line, as written; ``file`` is ``""`` for bodiless and redirect rows."""
@@ -120,9 +131,26 @@ class ReplayEntry:
             headers["Location"] = self.location
         return headers
 
-    def read_body(self) -> bytes:
-        """Read the body from disk now; every call reads afresh, nothing is cached."""
-        return self.path.read_bytes() if self.path is not None else b""
+    def body_size(self) -> int:
+        """The body's size from the file system, without reading it: a size cap is checked
+        before a byte is read (a 1 GB body is refused from its ``stat``)."""
+        return self.path.stat().st_size if self.path is not None else 0
+
+    def read_body(self, limit: int = 0) -> bytes:
+        """Read the body from disk now; every call reads afresh, nothing is cached. With a
+        ``limit``, a body larger than it raises :class:`BodyTooLarge` before it is read."""
+        if self.path is None:
+            return b""
+        if limit:
+            size = self.body_size()
+            if size > limit:
+                raise BodyTooLarge(size, limit)
+            with open(self.path, "rb") as fh:  # a file that grew since: read no more than allowed
+                data = fh.read(limit + 1)
+            if len(data) > limit:
+                raise BodyTooLarge(len(data), limit)
+            return data
+        return self.path.read_bytes()
 
 
 def _canonical(url: str) -> str:

@@ -14,6 +14,7 @@ The wait is asynchronous: other requests go on meanwhile.
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -27,19 +28,31 @@ from twisted.internet import task
 DEFAULT_MAX_WAIT = 60.0
 
 
+#: a Retry-After beyond this (a year) is read as "not in this run" without doing arithmetic on
+#: a number of any size (``Retry-After: 1`` followed by 400 zeros)
+_FAR = 365 * 24 * 3600.0
+
+
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
-    """``Retry-After: 20`` or ``Retry-After: <HTTP-date>`` -> seconds from now (>= 0), or None."""
+    """``Retry-After: 20`` or ``Retry-After: <HTTP-date>`` -> seconds from now (>= 0), or None
+    for anything else (``²``, ``-5``, ``1.5``, ``soon``, a date that is no date). A server's
+    header never raises here: junk means "no advice", and the retry goes on as Scrapy's would."""
     if not value:
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     text = text.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
+    if not text:
         return None
-    return max(0.0, when - (time.time() if now is None else now))
+    if text.isascii() and text.isdigit():  # str.isdigit() is also true of "²" and "٣"
+        return float(text) if len(text) <= 10 else _FAR
+    try:
+        parsed = parsedate_to_datetime(text)
+        if parsed.tzinfo is None:  # a date without a zone: GMT, as HTTP dates are
+            parsed = parsed.replace(tzinfo=UTC)
+        when = parsed.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
+        return None
+    return min(_FAR, max(0.0, when - (time.time() if now is None else now)))
 
 
 class RetryAfterMiddleware(RetryMiddleware):

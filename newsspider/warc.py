@@ -65,12 +65,19 @@ from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsspider.replay import REDIRECT_STATUSES, ManifestError, ReplayDir, ReplayEntry
+from newsspider.replay import (
+    REDIRECT_STATUSES,
+    BodyTooLarge,
+    ManifestError,
+    ReplayDir,
+    ReplayEntry,
+)
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 __all__ = [
     "WARC_RECORD_MIDDLEWARE_ORDER",
@@ -81,6 +88,7 @@ __all__ = [
     "WarcFile",
     "WarcRecordDownloaderMiddleware",
     "WarcReplaySource",
+    "check_replay_source",
     "is_warc_path",
     "open_replay_source",
 ]
@@ -430,15 +438,21 @@ class WarcEntry:
             headers.setdefault(name, []).append(value)
         return headers
 
-    def read_body(self) -> bytes:
-        """Read the payload from the WARC now (still Content-Encoded, as it was transferred)."""
+    def read_body(self, limit: int = 0) -> bytes:
+        """Read the payload from the WARC now (still Content-Encoded, as it was transferred).
+        With a ``limit``, reading stops as soon as the payload is past it
+        (:class:`~newsspider.replay.BodyTooLarge`): a huge record is never held whole."""
         with open(self.path, "rb") as fh:
             fh.seek(self.offset)
             record = next(iter(ArchiveIterator(fh)))
             stream = ChunkedDataReader(record.raw_stream) if self.chunked else record.raw_stream
             parts = []
+            size = 0
             while chunk := stream.read(_CHUNK):
                 parts.append(chunk)
+                size += len(chunk)
+                if limit and size > limit:
+                    raise BodyTooLarge(size, limit)
         return b"".join(parts)
 
 
@@ -485,6 +499,7 @@ class WarcReplaySource:
         responses: list[tuple[str, str, WarcEntry]] = []  # (record id, concurrent-to, entry)
         methods: dict[str, str] = {}  # record id -> method of the request it is or answers
         records = end = 0
+        fatal: WarcError | None = None
         with open(self.path, "rb") as fh:
             gzipped = fh.read(2) == _GZIP_MAGIC
         # a record in a gzip member cut short can read as whole (warcio does not complain, and a
@@ -508,6 +523,11 @@ class WarcReplaySource:
                     iterator.read_to_end(record)
                     if record.digest_checker.passed is False:
                         problems = "; ".join(map(str, record.digest_checker.problems))
+                        if iterator.offset < self.path.stat().st_size:
+                            # whole but damaged, with records after it: not a crash's torn
+                            # tail but a corrupt file; nothing after it can be trusted
+                            fatal = WarcError(f"{self.path}: record at offset {offset} is "
+                                              f"corrupt ({problems})")  # fmt: skip
                         raise WarcError(f"record at offset {offset}: {problems}")
                     if sound_end is not None and iterator.offset > sound_end:
                         raise WarcError(f"record at offset {offset}: its gzip member has no end")
@@ -518,6 +538,8 @@ class WarcReplaySource:
                         concurrent = headers.get_header("WARC-Concurrent-To") or ""
                         responses.append((record_id, concurrent, entry))
             except Exception as exc:  # warcio raises many types for a torn or foreign file
+                if fatal is not None:
+                    raise fatal from None
                 if records == 0:
                     raise WarcError(f"{self.path}: not a readable WARC file ({exc})") from None
                 self.problem = f"{self.path}: stopped reading at a broken record: {exc}"
@@ -551,10 +573,71 @@ class ReplaySource(Protocol):
 
 
 def open_replay_source(path: str | os.PathLike[str]) -> ReplayDir | WarcReplaySource:
-    """Open a saved crawl: a WARC file by its name (``.warc``, ``.warc.gz``), else a directory."""
+    """Open a saved crawl: a WARC file by its name (``.warc``, ``.warc.gz``), else a directory.
+
+    The answer is kept for the process (keyed by the path and its size and time), so that
+    :func:`check_replay_source` before the crawl and the replay middleware share one load."""
+    key = _source_key(path)
+    cached = _OPENED.get(key) if key is not None else None
+    if cached is not None:
+        return cached
     if is_warc_path(path) and not Path(path).is_dir():
-        return WarcReplaySource(path)
-    return ReplayDir(path)
+        source: ReplayDir | WarcReplaySource = WarcReplaySource(path)
+    else:
+        source = ReplayDir(path)
+    if key is not None:
+        _OPENED.clear()  # one saved crawl per process is what a run uses
+        _OPENED[key] = source
+    return source
+
+
+#: the saved crawl opened last, by :func:`_source_key`
+_OPENED: dict[tuple[str, int, int], ReplayDir | WarcReplaySource] = {}
+
+
+def _source_key(path: str | os.PathLike[str]) -> tuple[str, int, int] | None:
+    """What identifies a saved crawl on disk: its real path, and the size and modification time
+    of the file that says what it holds (the WARC, or the directory's manifest)."""
+    try:
+        real = Path(path).resolve()
+        st = (real / "MANIFEST.tsv" if real.is_dir() else real).stat()
+    except OSError:
+        return None
+    return (str(real), st.st_size, st.st_mtime_ns)
+
+
+def check_replay_source(path: str | os.PathLike[str]) -> ReplayDir | WarcReplaySource:
+    """Open ``--replay PATH`` (``NEWSSPIDER_REPLAY_DIR``) completely before a crawl starts, or
+    refuse it with :class:`~newsspider.errors.ReplayDamaged` (exit 2, one line): a directory
+    without a manifest or with a bad row (a status like ``abc``, a file ``../../etc/passwd``
+    or one that is missing, a redirect without a target), a WARC that is no WARC or corrupt
+    before its end, anything unreadable. A WARC whose last record a crash cut short is not a
+    defect: the rest replays, with a warning (see :class:`WarcReplaySource`)."""
+    from newsspider.errors import ReplayDamaged
+
+    target = Path(path)
+    if not target.exists():
+        raise ReplayDamaged(f"--replay {target}: no such file or directory")
+    if target.is_file() and not is_warc_path(target):
+        raise ReplayDamaged(
+            f"--replay {target}: neither a .warc/.warc.gz file nor a directory with a "
+            "MANIFEST.tsv (see docs/REPLAY.md)"
+        )
+    try:
+        return open_replay_source(target)
+    except ManifestError as exc:  # WarcError included
+        raise ReplayDamaged(f"--replay: {_one_line(str(exc))}") from None
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise ReplayDamaged(f"--replay {target}: cannot be read ({_one_line(str(exc))})") from None
+
+
+def _one_line(text: str, limit: int = 240) -> str:
+    """A message for one terminal line: what a damaged file put in it (control characters,
+    bytes read as text) escaped, and cut at ``limit`` characters."""
+    text = " ".join(text.split())
+    text = "".join(c if c.isprintable() and ord(c) < 0x7F else f"\\x{ord(c):02x}"
+                   if ord(c) < 0x100 else c for c in text)  # fmt: skip
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- the Scrapy glue ------------------------------------------------------------------------
