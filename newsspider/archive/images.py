@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from newsspider.archive.index import Index, atomic_write
 from newsspider.archive.names import image_extension, image_path, url_hash
+from newsspider.archive.urls import fetch_target
 
 #: Sina's image and article hosts (FORMAT.md: "Sina's image and article hosts by default")
 DEFAULT_IMAGE_HOSTS = ("*.sinaimg.cn", "*.sina.com.cn", "*.sina.cn", "*.sinajs.cn")
@@ -51,12 +51,12 @@ class ImageRejected(ValueError):
 def host_allowed(url: str, patterns: Iterable[str]) -> bool:
     """Is ``url`` an http(s) URL on an allowed host? ``*.example.com`` allows the domain and every
     subdomain; anything else must match the host exactly. Ports are not considered."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    # the host the downloader will really connect to (backslashes, userinfo, IDNA, percent
+    # escapes: archive/urls.py fetch_target), not what a string split of the URL says
+    target = fetch_target(url)
+    if target is None:
         return False
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
-        return False
+    host = target.host
     for pattern in patterns:
         pattern = pattern.strip().lower()
         if not pattern:
