@@ -695,18 +695,24 @@ def inner_html(containers: list[etree._Element]) -> str:
     return "".join(parts)
 
 
-#: what html5_prepass looks at: comments, the foreign elements, and the raw-text elements
-_PREPASS_SOURCE = (
-    r"<!--|<(/?)(svg|math|plaintext|style|xmp|noembed|noscript|iframe|noframes|textarea|title"
-    r"|script)(?=[\s/>])"
-)
+#: what html5_prepass looks at: comments and every start or end tag (only pages holding
+#: <svg>, <math> or <plaintext> are scanned)
+_PREPASS_SOURCE = r"<!--|<(/?)([a-zA-Z][a-zA-Z0-9-]*)(?=[\s/>])"
 _PREPASS = {
-    str: re.compile(_PREPASS_SOURCE, re.IGNORECASE),
-    bytes: re.compile(_PREPASS_SOURCE.encode(), re.IGNORECASE),
+    str: re.compile(_PREPASS_SOURCE),
+    bytes: re.compile(_PREPASS_SOURCE.encode()),
 }
 #: raw-text elements whose content a browser parses as markup inside SVG/MathML
 _RENAMED_IN_FOREIGN = frozenset(
     {"style", "xmp", "noembed", "noscript", "iframe", "noframes", "textarea", "title"}
+)
+#: elements lxml reads as raw text (or RCDATA) in HTML, to their end tag
+_RAW_IN_HTML = frozenset(
+    {"script", "style", "xmp", "noembed", "noscript", "iframe", "noframes", "textarea", "title"}
+)
+#: SVG and MathML elements whose content is HTML (integration points)
+_INTEGRATION_POINTS = frozenset(
+    {"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"}
 )
 
 
@@ -725,8 +731,12 @@ def html5_prepass(text: AnyStr) -> AnyStr:
       footer included: its start tag is taken out, so the body container ends where the page's
       own tags end it and what followed the tag is read as markup (and sanitised).
 
-    Comments and the raw text of HTML raw-text elements are skipped as lxml skips them. Called
-    only for pages whose tree holds one of these elements (see ``pages.base.parse_html``)."""
+    Whether a tag is in foreign content is tracked as a browser's tree builder tracks it, in
+    outline: ``<svg>``/``<math>`` open it, their end tags close it, an integration point
+    (``<foreignObject>``, ``<mtext>``, …) holds HTML until its end tag, and an HTML-only start
+    tag (``<p>``, ``<img>``, … :data:`_BREAKOUT`) or ``</p>``/``</br>`` leaves it. Comments and
+    the raw text of raw-text elements in HTML are skipped as lxml skips them. Called only for
+    pages whose tree holds one of these elements (see ``pages.base.parse_html``)."""
     kind = bytes if isinstance(text, bytes) else str
     token = _PREPASS[kind]
 
@@ -734,8 +744,10 @@ def html5_prepass(text: AnyStr) -> AnyStr:
         return s.encode() if kind is bytes else s  # type: ignore[return-value]
 
     out: list[AnyStr] = []
-    pos = i = depth = 0
+    pos = i = 0
     n = len(text)
+    #: open contexts, innermost last: ("foreign", "svg"/"math") or ("html", integration point)
+    stack: list[tuple[str, str]] = []
     while i < n:
         m = token.search(text, i)
         if m is None:
@@ -756,30 +768,55 @@ def html5_prepass(text: AnyStr) -> AnyStr:
         gt = text.find(lit(">"), m.end())
         if gt < 0:
             break
-        if name in ("svg", "math"):
+        i = gt + 1
+        foreign = bool(stack) and stack[-1][0] == "foreign"
+        if name == "plaintext":
+            if not slash:
+                out.append(text[pos : m.start()])
+                pos = gt + 1
+        elif name in ("svg", "math"):
             if slash:
-                depth = max(0, depth - 1)
+                while stack:
+                    if stack.pop() == ("foreign", name):
+                        break
             elif text[gt - 1 : gt] != lit("/"):
-                depth += 1
-            i = gt + 1
-        elif name == "plaintext":
-            out.append(text[pos : m.start()])
-            pos = i = gt + 1
-        elif depth and name in _RENAMED_IN_FOREIGN:
-            out.append(text[pos : m.start() + 1 + slash])
-            out.append(lit(RAW_RENAMED_PREFIX + name))
-            pos = i = m.end()
+                stack.append(("foreign", name))
+        elif foreign:
+            if (not slash and name in _BREAKOUT) or (slash and name in ("p", "br")):
+                while stack and stack[-1][0] == "foreign":
+                    stack.pop()
+                if not slash and name in _RAW_IN_HTML:
+                    i = _raw_end(text, name, gt, lit)
+            elif name in _RENAMED_IN_FOREIGN:
+                out.append(text[pos : m.start() + 1 + slash])
+                out.append(lit(RAW_RENAMED_PREFIX + name))
+                pos = m.end()
+                if not slash and name == "title":
+                    stack.append(("html", name))
+            elif not slash and name in _INTEGRATION_POINTS and text[gt - 1 : gt] != lit("/"):
+                stack.append(("html", name))
         elif slash:
-            i = m.end()
-        else:  # raw text (a script anywhere, or a raw-text element in HTML): to its end tag
-            end = re.compile(lit(r"</" + name + r"(?=[\s/>])"), re.IGNORECASE).search(text, gt)
-            if end is None:
-                break
-            i = end.start()
+            if stack and stack[-1] == ("html", name):
+                stack.pop()
+                if name == "title":  # an SVG <title>, renamed at its start
+                    out.append(text[pos : m.start() + 2])
+                    out.append(lit(RAW_RENAMED_PREFIX + name))
+                    pos = m.end()
+        elif name in _RAW_IN_HTML:
+            i = _raw_end(text, name, gt, lit)
+        if i < 0:
+            break
     if not out:
         return text
     out.append(text[pos:])
     return lit("").join(out)
+
+
+def _raw_end(text: AnyStr, name: str, gt: int, lit: Callable[[str], AnyStr]) -> int:
+    """Where the raw text of the ``name`` element whose start tag ends at ``gt`` ends (its end
+    tag's start), or -1 when it never does."""
+    end = re.compile(lit(r"</" + name + r"(?=[\s/>])"), re.IGNORECASE).search(text, gt)
+    return -1 if end is None else end.start()
 
 
 def post_body(article: Article) -> Body:
