@@ -500,3 +500,92 @@ def category_page(public: Path, c1: str, c2: str | None = None, c3: str | None =
     for name in names:
         path = path / hexo_slugize(name)
     return path / "index.html"
+
+
+# --------------------------------------------------------------------------
+# sites made by `newsspider site init`
+# --------------------------------------------------------------------------
+
+#: Written last by a successful install of a site's modules; holds the lock file's digest.
+SITE_MARKER_NAME = ".newsspider-site-installed"
+#: npm's `build` script as `site init` writes it is what users run; generation of big sites
+#: (benchmarks/site.py) can take many minutes, so callers pass their own timeout.
+SITE_GENERATE_TIMEOUT_S = 600.0
+
+
+def _site_key(site: Path) -> str:
+    """Digest of the site's package.json and package-lock.json: what npm would install."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("package.json", "package-lock.json"):
+        digest.update((site / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_site_modules(site: Path) -> Path:
+    """Give ``site`` (made by ``newsspider site init``) its ``node_modules`` from the cache.
+
+    The first call for a given package.json + package-lock.json runs ``npm ci`` (exactly the
+    lock file's versions) in ``<cache>/site-<digest>/``; every later call, in this run or the
+    next, only symlinks that folder's ``node_modules`` into the site. So the tests install what
+    ``site init`` writes, not a list of their own, and hit the registry once.
+    Returns the cache folder. Never skips: no node/npm is a RuntimeError.
+    """
+    node = _require_tool("node")
+    npm = _require_tool("npm")
+    site = Path(site).resolve()
+    key = _site_key(site)
+    cache = hexo_cache_dir() / f"site-{key}"
+    marker = cache / SITE_MARKER_NAME
+    cache.mkdir(parents=True, exist_ok=True)
+    if not (marker.is_file() and (cache / "node_modules" / "hexo" / "package.json").is_file()):
+        _check_node(node)
+        with _install_lock(cache):
+            if not marker.is_file():
+                shutil.rmtree(cache / "node_modules", ignore_errors=True)
+                for name in ("package.json", "package-lock.json"):
+                    shutil.copyfile(site / name, cache / name)
+                cmd = [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
+                print(f"[newsspider-hexo] installing the site's modules into {cache}: "
+                      f"{' '.join(cmd)}", file=sys.stderr)  # fmt: skip
+                start = time.monotonic()
+                try:
+                    proc = subprocess.run(cmd, cwd=cache, capture_output=True, text=True,
+                                          timeout=INSTALL_TIMEOUT_S, check=False)  # fmt: skip
+                except subprocess.TimeoutExpired as exc:
+                    raise RuntimeError(f"npm ci timed out after {INSTALL_TIMEOUT_S:.0f}s in "
+                                       f"{cache}") from exc  # fmt: skip
+                if proc.returncode != 0:
+                    raise RuntimeError(f"npm ci failed (exit {proc.returncode}) in {cache}:\n"
+                                       f"{proc.stdout}\n{proc.stderr}")  # fmt: skip
+                marker.write_text(key + "\n", encoding="utf-8")
+                print(f"[newsspider-hexo] site modules installed in "
+                      f"{time.monotonic() - start:.1f}s", file=sys.stderr)  # fmt: skip
+    _link_node_modules(cache, site)
+    return cache
+
+
+def build_site(site: Path, timeout: float = SITE_GENERATE_TIMEOUT_S) -> HexoResult:
+    """Run the site's own ``npm run build`` (the Node heap and ``hexo generate`` that
+    ``site init`` wrote) after :func:`ensure_site_modules`; ``public`` is ``site/public``."""
+    npm = _require_tool("npm")
+    site = Path(site).resolve()
+    ensure_site_modules(site)
+    env = dict(os.environ)
+    env.pop("FORCE_COLOR", None)
+    env["NO_COLOR"] = "1"
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([npm, "run", "build"], cwd=site, env=env, capture_output=True,
+                              text=True, encoding="utf-8", errors="replace", timeout=timeout,
+                              check=False)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"`npm run build` timed out after {timeout:.0f}s in {site}") from exc
+    return HexoResult(
+        returncode=proc.returncode,
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        public=site / "public",
+        elapsed_s=time.monotonic() - start,
+    )
