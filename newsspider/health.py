@@ -8,6 +8,11 @@ and a crawl quietly archives nothing. Two signs give it away, per channel:
 - more than a fifth of the article pages fetched failed extraction *the way a redesign does*:
   no body container, no headline, no known template, markup that does not parse.
 
+A third sign is an article that only the generic extractor could read (no page object knows
+its skin, or the one that matched lost its headline or body container): the archive keeps
+growing, and every run says how many needed it; when most of a channel's articles did, the
+site has most likely changed, and the run raises the alarm as for the signs above.
+
 A page rightly refused (a video page, a video-only article, a slideshow, an error page, a list
 page, a non-HTML answer, an empty body) is the page being what it is, not the extractor being
 lost: it counts as a page but not as a failure. A download that failed (timeouts, 5xx) is a
@@ -30,12 +35,19 @@ REDESIGN_STATS: dict[str, str] = {
 }
 #: a run is unhealthy above this share of article pages failing as in a redesign
 MAX_FAILING_SHARE = 0.2
+#: the family name of articles the generic extractor made (newsspider.pages.generic.FAMILY)
+GENERIC = "generic"
+#: a run is unhealthy when more than this share of a channel's article pages needed the
+#: generic extractor ("most": a few pages of an odd skin are no redesign)
+MAX_GENERIC_SHARE = 0.5
 
 
 @dataclass
 class ChannelHealth:
     pages: int = 0  # article pages that reached extraction
     failing: Counter[str] = field(default_factory=Counter)  # field -> pages failing on it
+    generic: int = 0  # articles only the generic extractor could read
+    lost: Counter[str] = field(default_factory=Counter)  # what the page objects lost on those
 
 
 @dataclass
@@ -46,12 +58,30 @@ class ExtractionHealth:
     #: channel -> items its roll feed listed this run (absent: the channel was never read)
     roll_items: dict[str, int] = field(default_factory=dict)
 
-    def page(self, channel: str, stat: str | None) -> None:
-        """One article page extracted (``stat`` None) or refused with ``NotAnArticle.stat``."""
+    def page(
+        self, channel: str, stat: str | None, family: str = "", lost: str | None = None
+    ) -> None:
+        """One article page extracted (``stat`` None) or refused with ``NotAnArticle.stat``;
+        ``family`` is the extracted article's, ``lost`` the refusal's stat after which the
+        generic extractor took over (:func:`newsspider.pages.generic.fallback_of`)."""
         health = self.channels.setdefault(channel, ChannelHealth())
         health.pages += 1
         if stat in REDESIGN_STATS:
             health.failing[REDESIGN_STATS[stat]] += 1
+        if stat is None and family == GENERIC:
+            health.generic += 1
+            health.lost[REDESIGN_STATS.get(lost or "", "page template")] += 1
+
+    def generic_note(self) -> str:
+        """``N of M articles needed the generic extractor: the site may have changed``, for
+        the run's log whatever the share ("" when no article needed it)."""
+        needed = sum(h.generic for h in self.channels.values())
+        if not needed:
+            return ""
+        pages = sum(h.pages for h in self.channels.values())
+        return (
+            f"{needed} of {pages} articles needed the generic extractor: the site may have changed"
+        )
 
     def roll_page(self, channel: str, items: int) -> None:
         self.roll_items[channel] = self.roll_items.get(channel, 0) + items
@@ -69,5 +99,12 @@ class ExtractionHealth:
                 out.append(
                     f"channel {channel or '?'}: {failed} of {health.pages} article pages failed "
                     f"extraction (failing: {fields}); has the page template changed?"
+                )
+            if health.pages and health.generic / health.pages > MAX_GENERIC_SHARE:
+                lost = ", ".join(f"{name} ({n})" for name, n in health.lost.most_common())
+                out.append(
+                    f"channel {channel or '?'}: {health.generic} of {health.pages} articles "
+                    f"needed the generic extractor (the page objects lost: {lost}): the site "
+                    "may have changed"
                 )
         return out

@@ -349,7 +349,9 @@ def _redesign_replay(directory: Path, redesigned: int, video_only: int, total: i
 
 @pytest.mark.parametrize(
     ("redesigned", "video_only", "code", "alarm"),
-    [(5, 0, 3, True), (2, 0, 3, True), (1, 0, 1, False), (0, 3, 1, False)],
+    # since #18 the generic extractor archives a page whose body container was renamed; the
+    # alarm rings when most of the channel's articles needed it (and says what was lost)
+    [(5, 0, 3, True), (3, 0, 3, True), (2, 0, 0, False), (1, 0, 0, False), (0, 3, 1, False)],
 )
 def test_redesigned_pages_raise_the_health_alarm(
     redesigned: int, video_only: int, code: int, alarm: bool, tmp_path: Path

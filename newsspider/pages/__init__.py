@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from newsspider.article import Article, NotAnArticle
 from newsspider.pages.base import (
     Page,
@@ -17,6 +19,7 @@ from newsspider.pages.base import (
 from newsspider.pages.blk import BlkPage
 from newsspider.pages.content2014 import Content2014Page
 from newsspider.pages.finance import FinancePage
+from newsspider.pages.generic import GenericPage, mark_fallback
 from newsspider.pages.kandian import KandianPage
 from newsspider.pages.legacy2005 import Legacy2005Page
 from newsspider.pages.mobile import MobilePage
@@ -122,8 +125,54 @@ def extract(
                       body.startswith(b"\xef\xbb\xbf") else text.encode("utf-8"))  # fmt: skip
     family = choose_family(Probe(url, root))
     if family is None:
-        raise _why_not(url, text)
-    return family(url, body, content_type, decoded=decoded, root=root).extract()
+        return _generic(_why_not(url, text), url, body, content_type, decoded, root)
+    page = family(url, body, content_type, decoded=decoded, root=root)
+    try:
+        return page.extract()
+    except NotAnArticle as exc:
+        if exc.stat == "empty_body":  # the body found, its text unread: look inside it only
+            return _generic(exc, url, body, content_type, decoded, root, page.containers)
+        return _generic(exc, url, body, content_type, decoded, root)
 
 
-__all__ = ["FAMILIES", "Article", "NotAnArticle", "Probe", "choose_family", "extract"]
+#: the refusals after which the generic extractor tries the page: no family matches (a new
+#: skin; the page-wide guesses "list" and "error page" included, since an article of a new
+#: skin has ten links to other articles in its sidebars as a list has, and an article may say
+#: "错误" in its title: the generic extractor tells them apart, and when it refuses the guess
+#: stands), or the matched family lost its headline or its body container (a half re-skin).
+#: A body container a family found but whose text it could not read (``empty_body``: a 2005
+#: body in ``<br>`` runs, no ``<p>``) is read by the generic extractor inside that container
+#: only. What a family found to be a video-only page, or a slideshow, is not tried.
+FALL_BACK_STATS = frozenset(
+    {"unknown_template", "list_page", "error_page", "no_title", "no_body", "empty_body"}
+)
+
+
+def _generic(
+    refusal: NotAnArticle,
+    url: str,
+    body: bytes,
+    content_type: str | None,
+    decoded: tuple[str, str],
+    root: etree._Element,
+    within: list[etree._Element] | None = None,
+) -> Article:
+    """The generic extractor's article, or ``refusal`` when it refuses too (the family's or the
+    page's own reason says more than the generic one; both are given)."""
+    if refusal.stat not in FALL_BACK_STATS:
+        raise refusal
+    try:
+        page = GenericPage(url, body, content_type, decoded=decoded, root=root, within=within)
+        article = page.extract()
+    except NotAnArticle as generic:
+        raise NotAnArticle(
+            f"{refusal.reason}; generic extractor: {generic.reason}", stat=refusal.stat
+        ) from None
+    mark_fallback(article, refusal.stat)
+    return article
+
+
+__all__ = [
+    "FALL_BACK_STATS", "FAMILIES", "Article", "GenericPage", "NotAnArticle", "Probe",
+    "choose_family", "extract",
+]  # fmt: skip

@@ -31,6 +31,7 @@ from newsspider.health import ExtractionHealth
 from newsspider.middlewares import SAME_SITE_META, HopRefused
 from newsspider.pages import extract
 from newsspider.pages.base import vet_dates
+from newsspider.pages.generic import fallback_of
 
 logger = logging.getLogger(__name__)
 
@@ -339,8 +340,12 @@ class ArticleSpiderBase(scrapy.Spider):
             url = response.meta.get("article_url", response.url)
             self.article_failure(response.meta, url, str(exc))
             return
-        self.extraction.page(channel, None)
         url = response.meta.get("article_url", response.url)
+        lost = fallback_of(article)  # #18: the generic extractor made it, after this refusal
+        self.extraction.page(channel, None, family=article.family, lost=lost)
+        if lost is not None:
+            self.crawler.stats.inc_value(f"article/generic_after/{lost}")
+            logger.warning("%s: no page object read it (%s); the generic extractor did", url, lost)
         self.ledger.aliases.setdefault(article.url, url)  # pipelines report by article.url
         if not normalize_title(article.title) and response.meta.get("roll_title"):
             # the roll list's headline is often cut ("..."): only for a page without its own

@@ -178,6 +178,9 @@ class SinaSpider(ArticleSpiderBase):
         self.health_warnings = self.extraction.warnings()
         for warning in self.health_warnings:
             logger.warning("health: %s", warning)
+        note = self.extraction.generic_note()  # #18: said whatever the share
+        if note:
+            logger.warning("health: %s", note)
         if self.run_state is not None:
             self.run_state.finish(COMPLETE if reason == "finished" else STOPPED, reason)
         if self.index is not None:
