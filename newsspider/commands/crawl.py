@@ -120,7 +120,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     spider = crawler.spider
     stats = crawler.stats.get_stats() if crawler.stats else {}
     skipped = sum(int(stats.get(k, 0)) for k in (
-        "crawl/skipped_archived", "crawl/skipped_duplicate", "crawl/skipped_until"))  # fmt: skip
+        "crawl/skipped_archived", "crawl/skipped_duplicate", "crawl/skipped_until",
+        # listed and queued but never sent: the crawl stopped first (spiders/base.py ledger)
+        "crawl/skipped_stopped"))  # fmt: skip
     extra = {
         "adopted": int(stats.get("archive/adopted", 0)),
         "gone": int(stats.get("archive/gone", 0)),
