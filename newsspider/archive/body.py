@@ -242,11 +242,13 @@ def css_unsafe(css: str) -> bool:
     :data:`CSS_SAME_SITE`."""
     if not css:
         return False
-    probes = {css, html.unescape(css)}
-    for text in list(probes):
-        once = _css_unescape(_CSS_COMMENT.sub("", text))
-        probes.add(once)
-        probes.add(_CSS_COMMENT.sub("", once))
+    probes = {css}
+    if "&" in css or "\\" in css or "/*" in css:  # something to decode: every reading
+        probes.add(html.unescape(css))
+        for text in list(probes):
+            once = _css_unescape(_CSS_COMMENT.sub("", text))
+            probes.add(once)
+            probes.add(_CSS_COMMENT.sub("", once))
     for probe in probes:
         low = probe.lower()
         squeezed = _SCHEME_NOISE.sub("", low)
@@ -651,16 +653,14 @@ def _kind(tag: str) -> int:
 def _inside_removed(el: etree._Element, container: etree._Element) -> bool:
     """Would the serialiser leave ``el`` out: inside a removed or textified element, or inside
     ``<svg>``/``<math>`` before the point where a browser leaves it (:func:`breakout_point`)?"""
-    below = el
     for anc in el.iterancestors():
         if anc is container:
             return False
         kind = _kind(anc.tag) if anc.tag.__class__ is str else _PLAIN
         if kind in (_REMOVED, _TEXTIFY):
             return True
-        if kind == _FOREIGN and not _after_breakout(below, anc):
+        if kind == _FOREIGN and not _after_breakout(el, anc):
             return True
-        below = anc
     return False
 
 

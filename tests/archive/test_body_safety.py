@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from newsspider.archive.body import css_unsafe, html5_prepass, post_body, render_body
+from newsspider.archive.body import (
+    body_images,
+    css_unsafe,
+    html5_prepass,
+    post_body,
+    render_body,
+)
 from newsspider.article import Article
 from newsspider.pages.base import parse_html
 
@@ -198,3 +204,28 @@ def test_lxml_alone_would_have_lost_the_text() -> None:
     )
     assert "kept" not in "".join(raw.find(".//div[@id='b']").itertext()).replace("<p>kept", "")
     assert body("<svg><style>x<p>kept</p>") == "<p>kept</p>"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<svg><g><img src='https://n.sinaimg.cn/in.jpg'></g></svg>",
+        "<svg><g><p>out<img src='https://n.sinaimg.cn/out.jpg'></p></g>",
+        "<svg><foreignObject><img src='https://n.sinaimg.cn/fo.jpg'></foreignObject></svg>",
+        "<svg><desc>d</desc><b>x</b><g><img src='https://n.sinaimg.cn/after.jpg'></g>",
+        "<object data=x><img src='https://n.sinaimg.cn/fallback.jpg'></object>",
+        "<xmp><img src='https://n.sinaimg.cn/text.jpg'></xmp>",
+    ],
+)
+def test_the_image_lists_follow_the_serialiser(inner: str) -> None:
+    """body_images (what gets downloaded, headimg) sees exactly the images the body shows."""
+    page = f"<html><body><div id='b'><p>a</p>{inner}<p>z</p></div></body></html>".encode()
+    container = parse_html(page).find(".//div[@id='b']")
+    rendered = render_body(container, BASE)
+    shown, content = body_images([container], BASE)
+    assert shown == rendered.images and content == rendered.content_images
+    assert all(u in rendered.html for u in shown)
+    # an <img> leaves SVG in a browser (shown); inside <foreignObject> it stays in it (gone);
+    # inside <xmp> it is text
+    assert ("in.jpg" in rendered.html) == ("in.jpg" in inner)
+    assert "fo.jpg" not in rendered.html and 'text.jpg"' not in rendered.html
