@@ -358,9 +358,15 @@ NOISE_CLASSES = frozenset(
 NOISE_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad", "J_Article_Player"})
 _NOISE_SUDA = frozenset({"suda_1028_guba"})
 #: elements whose text a reader never sees as the article's words
+#: (``<object>``/``<embed>`` are not: the post keeps a plugin's fallback text, and what lxml
+#: nests inside a void ``<embed>`` is the text after it; ``<svg>``/``<math>`` are: the post
+#: drops their text, docs/FORMAT.md "Body safety")
 _SILENT_TAGS = frozenset(
-    {"script", "style", "noscript", "iframe", "ins", "video", "audio", "object", "embed", "table"}
-)
+    {
+        "script", "style", "noscript", "iframe", "ins", "video", "audio", "table", "svg", "math",
+        "noembed", "noframes",
+    }
+)  # fmt: skip
 _BLOCK_STOP = frozenset({"script", "style", "noscript", "iframe", "ins", "video", "audio"})
 
 

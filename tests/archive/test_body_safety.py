@@ -229,3 +229,15 @@ def test_the_image_lists_follow_the_serialiser(inner: str) -> None:
     # inside <xmp> it is text
     assert ("in.jpg" in rendered.html) == ("in.jpg" in inner)
     assert "fo.jpg" not in rendered.html and 'text.jpg"' not in rendered.html
+
+
+def test_article_text_agrees_with_the_post_about_embed_object_svg() -> None:
+    """Article.paragraphs (search index, empty-body refusal) reads what the post shows: text
+    after a void <embed> and a plugin's fallback text count, an SVG's text does not."""
+    from newsspider.pages.base import paragraph_lines
+
+    root = parse_html(
+        b"<html><body><p>a<embed src=x>b</p><p>c<svg><text>t</text></svg>d</p>"
+        b"<p>e<object data=x>f</object></p></body></html>"
+    )
+    assert [paragraph_lines(p) for p in root.iter("p")] == [["ab"], ["cd"], ["ef"]]
