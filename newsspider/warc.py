@@ -400,6 +400,38 @@ def _scan(path: Path, gzip: bool) -> tuple[int, int, str | None]:
     return end, count, problem
 
 
+def _record_follows(path: Path, start: int, gzip: bool) -> bool:
+    """Does a WARC record start anywhere after ``start``? (A gzip member that opens with
+    ``WARC/``, or such a line in an uncompressed file.) A crash leaves only a torn last record,
+    so a broken record with another after it is damage inside the file."""
+    mark = _GZIP_MAGIC + b"\x08" if gzip else b"\r\nWARC/"
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        tail = b""
+        pos = start
+        while chunk := fh.read(_CHUNK):
+            data = tail + chunk
+            found = data.find(mark)
+            while found != -1:
+                if not gzip:
+                    return True
+                fh_pos = pos - len(tail) + found
+                with open(path, "rb") as probe:
+                    probe.seek(fh_pos)
+                    head = probe.read(4096)
+                with contextlib.suppress(zlib.error):
+                    if (
+                        zlib.decompressobj(zlib.MAX_WBITS | 16)
+                        .decompress(head, 16)
+                        .startswith(b"WARC/")
+                    ):
+                        return True
+                found = data.find(mark, found + 1)
+            tail = data[-(len(mark) - 1) :]
+            pos += len(chunk)
+    return False
+
+
 def _header_bytes(text: str) -> bytes:
     """Undo warcio's header decoding (UTF-8 where valid, latin-1 otherwise) back to bytes.
 
@@ -547,6 +579,10 @@ class WarcReplaySource:
             raise WarcError(f"{self.path}: not a readable WARC file (no record)")
         if self.problem is None and end < self.path.stat().st_size:
             self.problem = f"{self.path}: unreadable bytes after offset {end} (a torn record?)"
+        if self.problem is not None and _record_follows(self.path, end + 1, gzipped):
+            # not the torn tail a crash leaves: a damaged record with sound ones after it
+            raise WarcError(f"{self.path}: the record at offset {end} is damaged and records "
+                            "follow it: a corrupt WARC, not one a crash cut short")  # fmt: skip
         for record_id, concurrent, entry in responses:
             method = methods.get(record_id) or methods.get(concurrent) or "GET"
             if method == "GET":

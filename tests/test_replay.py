@@ -527,3 +527,117 @@ def test_record_then_replay_property(
         body,
         "text/html" + charset,
     )
+
+
+# --- defects refused before the crawl, size caps before reading (issue #14) -----------------
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning")
+    proc = subprocess.run([sys.executable, "-m", "newsspider.cli", *argv], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)  # fmt: skip
+    return proc.returncode, proc.stderr
+
+
+ARTICLE_URL = "https://finance.sina.com.cn/china/2023-01-01/doc-izzsyn000960.shtml"
+DEFECTS = {
+    "status abc": ([row(ARTICLE_URL, "a.html", "abc", "text/html")], {"a.html": b"<html>"},
+                   "status 'abc' is not a number"),
+    "file ../../etc/passwd": ([row(ARTICLE_URL, "../../etc/passwd", "200", "text/html")], {},
+                              "would leave the replay directory"),
+    "missing body file": ([row(ARTICLE_URL, "gone.html", "200", "text/html")], {},
+                          "is missing from"),
+    "redirect without a target": ([row(ARTICLE_URL, "->", "302", "")], {}, "without a target"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(DEFECTS))
+def test_check_replay_source_refuses_each_defect(tmp_path: Path, name: str) -> None:
+    from newsspider.errors import ReplayDamaged, UsageError
+    from newsspider.warc import check_replay_source
+
+    rows, files, message = DEFECTS[name]
+    directory = make_dir(tmp_path / "replay", rows, files)
+    with pytest.raises(ReplayDamaged, match=message) as caught:
+        check_replay_source(directory)
+    assert isinstance(caught.value, UsageError) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("command", ["crawl", "fetch"])
+def test_the_command_refuses_a_damaged_replay_with_one_line_exit_2(
+    tmp_path: Path, command: str
+) -> None:
+    rows, files, message = DEFECTS["status abc"]
+    directory = make_dir(tmp_path / "replay", rows, files)
+    out = tmp_path / "out"
+    argv = [command, *([ARTICLE_URL] if command == "fetch" else []), "--replay", str(directory),
+            "-o", str(out)]  # fmt: skip
+    code, stderr = _cli(*argv)
+    assert code == 2, stderr
+    assert stderr.strip().count("\n") == 0, stderr
+    assert stderr.startswith("newsspider: error: --replay: ") and message in stderr
+    assert not (out / "_posts").exists()
+
+
+def test_scrapy_crawl_refuses_a_damaged_replay_in_the_middleware(tmp_path: Path) -> None:
+    """``scrapy crawl`` has no exit status of its own: the replay middleware refuses to load,
+    so the crawler never starts and nothing is written."""
+    from scrapy.utils.test import get_crawler
+
+    from newsspider.errors import ReplayDamaged
+    from newsspider.middlewares import ReplayDownloaderMiddleware
+
+    rows, files, _ = DEFECTS["file ../../etc/passwd"]
+    directory = make_dir(tmp_path / "replay", rows, files)
+    crawler = get_crawler(settings_dict={"NEWSSPIDER_REPLAY_DIR": str(directory)})
+    with pytest.raises(ReplayDamaged):
+        ReplayDownloaderMiddleware.from_crawler(crawler)
+
+
+def test_a_body_over_the_cap_is_refused_from_its_size_on_disk(tmp_path: Path) -> None:
+    from newsspider.replay import BodyTooLarge
+
+    directory = make_dir(tmp_path / "replay", [row(ARTICLE_URL, "big.html", "200", "text/html")],
+                         {"big.html": b""})  # fmt: skip
+    with open(directory / "big.html", "r+b") as fh:
+        fh.truncate(1 << 30)  # a sparse 1 GB file: no block of it is ever read
+    entry = ReplayDir(directory).lookup(ARTICLE_URL)
+    assert entry is not None and entry.body_size() == 1 << 30
+    with pytest.raises(BodyTooLarge) as caught:
+        entry.read_body(16 << 20)
+    assert caught.value.size == 1 << 30
+
+
+def test_a_sparse_1gb_replay_body_fails_the_article_without_being_read(tmp_path: Path) -> None:
+    """Through the real command: the article fails with the size-cap reason, and the process
+    never holds the body (peak RSS far under 1 GB)."""
+    import subprocess
+    import sys
+
+    directory = make_dir(tmp_path / "replay", [row(ARTICLE_URL, "big.html", "200", "text/html")],
+                         {"big.html": b""})  # fmt: skip
+    with open(directory / "big.html", "r+b") as fh:
+        fh.truncate(1 << 30)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    env = dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning")
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "newsspider.cli", "fetch",
+         ARTICLE_URL, "--replay", str(directory), "-o", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    code, rss_kb = map(int, proc.stdout.split())
+    assert code == 1, proc.stderr
+    assert (
+        f"failed: {ARTICLE_URL}: page larger than the download size cap of 16777216 bytes"
+        in proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
+    assert rss_kb < 400 * 1024, f"peak RSS {rss_kb} KB: the body was read"

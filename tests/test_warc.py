@@ -562,3 +562,69 @@ def test_warcinfo_comes_first_and_names_the_software(tmp_path: Path) -> None:
     assert fields["http-header-user-agent"] == "ua/1"
     assert fields["format"] == "WARC File Format 1.1"
     assert fields["software"].startswith("newsspider/")
+
+
+# --- damaged WARCs refused before the crawl, one line, exit 2 (issue #14) ---------------------
+
+
+def _three_exchanges(path: Path) -> list[int]:
+    """A .warc.gz of three request/response pairs; the offsets of its records."""
+    with WarcFile(path) as warc:
+        for n in range(3):
+            warc.write_exchange(f"https://finance.sina.com.cn/x/{n}.shtml", status=200,
+                                response_headers=[(b"Content-Type", b"text/html")],
+                                body=ARTICLE * 50)  # fmt: skip
+    with open(path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        offsets = []
+        for record in iterator:
+            offsets.append(iterator.offset)
+            iterator.read_to_end(record)
+    return offsets
+
+
+def test_a_damaged_record_with_records_after_it_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.warc.gz"
+    offsets = _three_exchanges(path)
+    data = bytearray(path.read_bytes())
+    middle = offsets[3]  # the second exchange's response
+    for i in range(middle + 40, middle + 60):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(WarcError, match="records follow it"):
+        WarcReplaySource(path)
+
+
+def test_a_torn_last_record_still_replays(tmp_path: Path) -> None:
+    path = tmp_path / "crawl.warc.gz"
+    _three_exchanges(path)
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.truncate(size - 30)
+    source = WarcReplaySource(path)
+    assert source.problem and "https://finance.sina.com.cn/x/0.shtml" in source
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "damaged in the middle", "empty file"])
+def test_the_command_refuses_a_damaged_warc_with_one_line_exit_2(
+    tmp_path: Path, damage: str
+) -> None:
+    path = tmp_path / "crawl.warc.gz"
+    if damage == "random bytes":
+        path.write_bytes(bytes((i * 131 + 7) % 256 for i in range(5000)))
+    elif damage == "empty file":
+        path.write_bytes(b"")
+    else:
+        offsets = _three_exchanges(path)
+        data = bytearray(path.read_bytes())
+        for i in range(offsets[3] + 40, offsets[3] + 60):
+            data[i] ^= 0xFF
+        path.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    run = run_newsspider("crawl", "--replay", str(path), "-o", str(out))
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("newsspider: error: --replay: "), run.stderr
+    assert run.stderr.strip().count("\n") == 0 and "Traceback" not in run.stderr
+    line = run.stderr.rstrip("\n")
+    assert len(line) < 400 and line.isprintable(), line  # what the damaged file holds, escaped
+    assert not (out / "_posts").exists()
