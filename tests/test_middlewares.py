@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -556,3 +557,62 @@ def test_server_faults_as_scrapy_sees_them(http_server: LocalHTTPServer) -> None
     assert outcome["reset"] == "DownloadFailedError"
     assert "ConnectionLost" in by_path["reset"]["message"]
     assert outcome["truncated"] == "ResponseDataLossError"
+
+
+# --- Retry-After: junk from a server is no advice, never a crash (issue #14) -----------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("20", 20.0),
+        ("0", 0.0),
+        ("²", None),  # str.isdigit() says yes; float() says no
+        ("٣", None),
+        ("-5", None),
+        ("1.5", None),
+        ("soon", None),
+        ("", None),
+        (b"\xb2", None),
+        (b"\xff\xfe\x00", None),
+        ("1" + "0" * 400, 365 * 24 * 3600.0),  # "not in this run", without huge arithmetic
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: retry now
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 365 * 24 * 3600.0),
+        ("Wed, 21 Oct 99999 07:28:00 GMT", None),
+        ("Mon, 32 Foo", None),
+    ],
+)
+def test_retry_after_values(value: str | bytes, expected: float | None) -> None:
+    from newsspider.retry import retry_after_seconds
+
+    assert retry_after_seconds(value, now=1_700_000_000) == expected
+
+
+def test_retry_after_junk_in_a_real_fetch(http_server: LocalHTTPServer, tmp_path: Path) -> None:
+    """503 with ``Retry-After: ²`` then 200: retried at once and archived; 503 with a
+    400-digit Retry-After: not retried in this run, failed ``HTTP 503``; no traceback."""
+    import subprocess
+
+    from faultcrawl import FAST, env, loopback_args
+    from rollreplay import synthetic_article
+
+    good_url, _, _, page = synthetic_article(970, when=1672545600)
+    far_url, _, _, _ = synthetic_article(971, when=1672545600)
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    http_server.routes[good_url.split("sina.com.cn", 1)[1]] = [
+        Route(status=503, headers={"Retry-After": "²"}),
+        Route(body=page, headers=html),
+    ]
+    http_server.routes[far_url.split("sina.com.cn", 1)[1]] = Route(
+        status=503, headers={"Retry-After": "1" + "0" * 400}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsspider.cli", "fetch", good_url, far_url,
+         "-o", str(tmp_path / "out"), *loopback_args(http_server), *FAST],
+        capture_output=True, text=True, timeout=120, env=env(), check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"failed: {far_url}: HTTP 503" in proc.stderr
+    assert "newsspider: archived 1, updated 0, unchanged 0, failed 1" in proc.stderr
+    assert http_server.hits[good_url.split("sina.com.cn", 1)[1]] == 2
