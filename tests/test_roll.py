@@ -133,3 +133,51 @@ def test_progress_line() -> None:
     stats = {"roll/pages": 3, "archive/archived": 7, "crawl/skipped_archived": 40,
              "crawl/skipped_duplicate": 2}  # fmt: skip
     assert progress_line(stats, 1) == "pages 3 | archived 7 | updated 0 | skipped 42 | failed 1"
+
+
+# --- where a URL really goes: one function for roll items, redirects, fetch, images ----------
+
+
+@pytest.mark.parametrize(
+    ("url", "offsite"),
+    [
+        ("https://finance.sina.com.cn/china/doc-ia.shtml", None),
+        ("http://finance.sina.com.cn:80/china/doc-ia.shtml", None),
+        ("https://FINANCE.SINA.COM.CN./china/doc-ia.shtml", None),
+        ("https://finance.sina\u3002com\u3002cn/china/doc-ia.shtml", None),  # ideographic dots
+        ("https://fin%61nce.sina.com.cn/china/doc-ia.shtml", None),
+        ("https://user@finance.sina.com.cn/china/doc-ia.shtml", None),
+        ("https://evil.example.com\\.finance.sina.com.cn/doc-ia.shtml", "evil.example.com"),
+        ("https:\\\\evil.example.com/doc-ia.shtml", "evil.example.com"),
+        ("https://finance.sina.com.cn@evil.example.com/doc-ia.shtml", "evil.example.com"),
+        ("https://%65vil.example.com/doc-ia.shtml", "evil.example.com"),
+        ("https://finance.s\u0456na.com.cn/doc-ia.shtml", "finance.xn--sna-jhd.com.cn"),
+        ("https://finance.sina.com.cn:8443/doc-ia.shtml", "finance.sina.com.cn:8443"),
+        ("https://finance.sina.com.cn.evil.example/d.shtml", "finance.sina.com.cn.evil.example"),
+        ("https://127.0.0.1/doc-ia.shtml", "127.0.0.1"),
+        ("https://evil.example.com%2f.finance.sina.com.cn/doc-ia.shtml",
+         "https://evil.example.com%2f.finance.sina.com.cn/doc-ia.shtml"),  # no such host name
+        ("javascript:alert(1)", "javascript:alert(1)"),
+    ],
+)  # fmt: skip
+def test_offsite_host_judges_where_the_downloader_goes(url: str, offsite: str | None) -> None:
+    from scrapy import Request
+    from scrapy.utils.httpobj import urlparse_cached
+
+    from newsspider.archive.urls import offsite_host
+
+    assert offsite_host(url) == offsite
+    if offsite is None:  # and Scrapy's request really goes to a Sina host
+        host = urlparse_cached(Request(url)).hostname or ""
+        assert is_sina_host(host.replace("%61", "a")), host
+
+
+def test_canonical_article_url_is_the_url_requested() -> None:
+    from newsspider.archive.urls import canonical_article_url
+
+    same = "https://finance.sina.com.cn/china/doc-ia.shtml"
+    for spelling in ("http://finance.sina.com.cn:80/china/doc-ia.shtml?x=1#y",
+                     "https://FINANCE.sina.com.cn./china/doc-ia.shtml",
+                     "https://user:pw@finance.sina.com.cn/china/doc-ia.shtml",
+                     "https://fin%61nce.sina.com.cn:443/china/doc-ia.shtml"):  # fmt: skip
+        assert canonical_article_url(spelling) == same, spelling
