@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -441,3 +442,52 @@ def test_help_lists_the_exit_statuses() -> None:
     proc = newsspider("crawl", "--help")
     assert proc.returncode == 0
     assert "2 > 3 > 1 > 0" in proc.stdout and "health alarm" in proc.stdout
+
+
+def test_ctrl_c_ends_a_crawl_normally(tmp_path: Path, http_server: LocalHTTPServer) -> None:
+    """SIGINT while articles are in flight: Scrapy finishes them and the status follows from the
+    articles requested (all archived: 0), with the stop said in one line."""
+    import signal
+    import threading
+
+    from faultcrawl import HTML, path_of, start
+    from server import RecordedRequest, Route
+
+    site = Site(http_server, 12, per_page=12)
+    asked, release = threading.Event(), threading.Event()
+
+    def held(html: bytes) -> object:
+        def answer(request: RecordedRequest) -> Route:
+            asked.set()
+            release.wait(120)
+            return Route(body=html, headers={"Content-Type": HTML})
+
+        return answer
+
+    for url, _, html in site.articles:
+        http_server.routes[path_of(url)] = held(html)
+    log = tmp_path / "crawl.log"
+    proc = start(
+        command(http_server, "crawl", tmp_path / "out", "--images", "off",
+                "-s", "DOWNLOAD_TIMEOUT=180", "-s", "CONCURRENT_REQUESTS=2",
+                "--log-level", "ERROR"),
+        log,
+    )  # fmt: skip
+    try:
+        assert asked.wait(120), log.read_text("utf-8", "replace")[-3000:]
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # let the engine take the stop before the answers arrive
+        release.set()
+        code = proc.wait(120)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text("utf-8", "replace")
+    assert code == 0, text[-3000:]
+    assert "crawl stopped before the end (shutdown)" in text
+    summary = [line for line in text.splitlines() if line.startswith("newsspider: archived")]
+    archived = int(re.search(r"archived (\d+)", summary[-1]).group(1))  # type: ignore[union-attr]
+    assert 1 <= archived < 12 and "failed 0" in summary[-1]  # the rest never requested
+    assert len(posts(tmp_path / "out")) == archived
+    assert "Traceback" not in text
