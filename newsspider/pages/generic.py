@@ -33,6 +33,7 @@ Pure lxml on the tree the dispatcher already parsed; no second parse.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cached_property
@@ -44,6 +45,7 @@ from newsspider.pages.base import (
     BEIJING,
     Page,
     clean_editor,
+    is_noise_block,
     legacy_doc_id,
     text_content,
     walk_paragraphs,
@@ -56,16 +58,22 @@ FAMILY = "generic"
 MIN_TEXT = 60
 #: the most text that may stand between the headline and the body: date and source lines,
 #: share bars, a lead image's caption; a channel page's "headline" is followed by lists
-MAX_GAP_TEXT = 600
+MAX_GAP_TEXT = 800
 #: a body block whose link text is more than this share of its text is a list of links
 MAX_LINK_DENSITY = 0.35
 #: the least text a block's own text runs (outside its children) must hold to count as
 #: paragraphs written without <p>
 MIN_RUN = 20
+#: a headline element holds its text and a few inline elements (a stray ``</i>``, a badge)
+MAX_HEADING_CHILDREN = 6
+#: how much text before the headline is searched for the date when none follows it (a skin
+#: may put the date and source line above the headline)
+DATE_BEFORE_WINDOW = 200
 #: how much text after the headline is searched for the shown date (characters)
 DATE_WINDOW = 400
 
 _WS = re.compile(r"\s+")
+_QUOTES = re.compile(r"[\s\"'“”‘’「」『』]+")
 #: the site suffix of a Sina ``<title>``: ``标题|关键词_新浪财经_新浪网``, ``标题__商贸_…``
 _TITLE_CUT = re.compile(r"[|｜_]")
 #: a shown date with its minute; the day alone when no time follows it
@@ -115,9 +123,10 @@ _TEXT_REGIONS = (
 
 
 def _key(text: str) -> str:
-    """A headline as compared: no whitespace at all (a ``<title>`` and a heading differ in
-    spaces, never in words)."""
-    return _WS.sub("", text.replace("\u3000", "").replace("\xa0", ""))
+    """A headline as compared: NFKC (full- and half-width forms alike), no whitespace, no
+    quotation marks (a ``<title>``, ``og:title`` and a heading differ in those, never in
+    words)."""
+    return _QUOTES.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _squeezed(text: str) -> str:
@@ -257,7 +266,7 @@ class GenericPage(Page):
         seen: set[etree._Element] = set()
         for stage in (self.root.iter("h1", "h2", "h3", "h4"), self._text_holders()):
             for position, el in enumerate(stage):
-                if el in seen or len(el) > 3:
+                if el in seen or len(el) > MAX_HEADING_CHILDREN:
                     continue
                 seen.add(el)
                 key = _key(text_content(el))
@@ -396,13 +405,31 @@ class GenericPage(Page):
         return self.containers[0]
 
     @cached_property
+    def _head_inside(self) -> dict[etree._Element, int] | None:
+        """When the body block holds the headline itself (a skin that puts the headline in the
+        article's box): the document order of the block's elements; else None."""
+        head, start = self._headline[0], self.containers[0]
+        if head is None or not any(anc is start for anc in head.iterancestors()):
+            return None
+        return {el: i for i, el in enumerate(start.iter())}
+
+    @cached_property
     def _gap(self) -> tuple[str, list[tuple[str, etree._Element]]]:
         """The text between the headline and the body (joined), and its text nodes; raises when
         the body does not follow the headline closely."""
         head = self._headline[0]
         if head is None:
             return "", []
-        nodes = _gap_nodes(head, self.containers[0], MAX_GAP_TEXT)
+        stop: etree._Element | None = self.containers[0]
+        order = self._head_inside
+        if order is not None:  # the body's first paragraph after the headline ends the gap
+            after = order[head] + sum(1 for _ in head.iter())
+            stop = next(
+                (p for p, _ in self._raw_roles[0]
+                 if order.get(p, -1) >= after and not _is_date_line(text_content(p))),
+                None,
+            )  # fmt: skip
+        nodes = _gap_nodes(head, stop, MAX_GAP_TEXT) if stop is not None else None
         if nodes is None:
             raise NotAnArticle(
                 f"{self.not_found_reason}: the densest block of text does not follow the "
@@ -412,17 +439,36 @@ class GenericPage(Page):
         return " ".join(t for t, _ in nodes), nodes
 
     @cached_property
-    def _paragraph_roles(self) -> list[tuple[etree._Element, bool]]:
-        found: list[tuple[etree._Element, bool]] = []
+    def _raw_roles(self) -> list[list[tuple[etree._Element, bool]]]:
+        """Each container's paragraphs (``<p>``, else leaf blocks, else the container's own
+        ``<br>`` runs), with whether the CMS's text markers put them in the text."""
+        out = []
         for container in self.containers:
             region = next(
                 (r for r in _TEXT_REGIONS
                  if any(r[0] in (c.text or "") for c in container.iter(etree.Comment))),
                 None,
             )  # fmt: skip
-            roles = walk_paragraphs(container, region)
-            found.extend(roles or [(container, True)])
-        return found
+            out.append(walk_paragraphs(container, region) or _block_paragraphs(container))
+        return out
+
+    @cached_property
+    def _paragraph_roles(self) -> list[tuple[etree._Element, bool]]:
+        found = [role for roles in self._raw_roles for role in roles]
+        order = self._head_inside
+        if order is None:
+            return found
+        # a body that holds the headline: what comes before the headline's end, and the date
+        # and source line after it, are not the article's text
+        head = self._headline[0]
+        assert head is not None
+        after = order[head] + sum(1 for _ in head.iter())
+        gap = {owner for _, owner in self._gap[1]}
+        return [
+            (p, inside and order.get(p, -1) >= after and p not in gap
+             and not any(o in gap for o in p.iter()))
+            for p, inside in found
+        ]  # fmt: skip
 
     def is_noise(self, p: etree._Element, text: str | None = None) -> bool:
         if text is None:
@@ -455,29 +501,18 @@ class GenericPage(Page):
     # --- date and source ---------------------------------------------------------------------
     @cached_property
     def _shown(self) -> tuple[datetime | None, str, str]:
-        """(the date shown near the headline, the source after it, the source's link)."""
-        _, nodes = self._gap
-        joined = ""
-        ends: list[int] = []
-        for text, _owner in nodes:
-            joined += text + " "
-            ends.append(len(joined))
-            if len(joined) > DATE_WINDOW:
-                break
-        for m in _SHOWN_DATE.finditer(joined):
-            y, mo, d, h, mi = m.groups()
-            try:
-                when = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), tzinfo=BEIJING)
-            except ValueError:
-                continue
-            if not (1995 <= when.year <= 2100):
-                continue
-            if h is None:
-                return when, "", ""  # a day without a time: the meta tags may say more
-            index = next(i for i, end in enumerate(ends) if end > m.end() - 1)
-            source, link = self._source_after(nodes, index, joined[m.end() : ends[index]])
-            return when, source, link
-        return None, "", ""
+        """(the date shown near the headline, the source after it, the source's link): the
+        first date after the headline, else the last one in the text just before it."""
+        found = _date_in(self._gap[1], first=True)
+        if found is None and self._headline[0] is not None:
+            found = _date_in(_text_before(self._headline[0], DATE_BEFORE_WINDOW), first=False)
+        if found is None:
+            return None, "", ""
+        when, nodes, index, rest = found
+        if when.hour == 0 and when.minute == 0 and rest is None:
+            return when, "", ""  # a day without a time: the meta tags may say more
+        source, link = self._source_after(nodes, index, rest or "")
+        return when, source, link
 
     def _source_after(
         self, nodes: list[tuple[str, etree._Element]], index: int, rest: str
@@ -536,6 +571,89 @@ class GenericPage(Page):
                 stat="no_date",
             )
         return super().extract()
+
+
+def _date_in(
+    nodes: list[tuple[str, etree._Element]], *, first: bool
+) -> tuple[datetime, list[tuple[str, etree._Element]], int, str | None] | None:
+    """The first (or last) shown date in these text nodes: (when, the nodes, the index of the
+    node where the date ends, the rest of that node after it; None when the date has no
+    time)."""
+    joined = ""
+    ends: list[int] = []
+    for text, _owner in nodes:
+        joined += text + " "
+        ends.append(len(joined))
+        if first and len(joined) > DATE_WINDOW:
+            break
+    found = None
+    for m in _SHOWN_DATE.finditer(joined):
+        y, mo, d, h, mi = m.groups()
+        try:
+            when = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), tzinfo=BEIJING)
+        except ValueError:
+            continue
+        if not (1995 <= when.year <= 2100):
+            continue
+        index = next(i for i, end in enumerate(ends) if end > m.end() - 1)
+        found = (when, nodes, index, joined[m.end() : ends[index]] if h is not None else None)
+        if first:
+            break
+    return found
+
+
+def _is_date_line(text: str) -> bool:
+    """A short line holding a date with its time (a date and source line, not a paragraph
+    that mentions a day)."""
+    m = _SHOWN_DATE.search(text)
+    return m is not None and m.group(4) is not None and _chars(text) - _chars(m.group()) < 40
+
+
+def _text_before(el: etree._Element, limit: int) -> list[tuple[str, etree._Element]]:
+    """The text nodes just before ``el`` (up to ``limit`` characters), in document order."""
+    out: list[tuple[str, etree._Element]] = []
+    length = 0
+    node: etree._Element | None = el
+    while node is not None and length < limit:
+        parent = node.getparent()
+        for sibling in node.itersiblings(preceding=True):
+            chunk: list[tuple[str, etree._Element]] = []
+            if isinstance(sibling.tag, str) and sibling.tag not in _SILENT:
+                chunk.extend(_texts(sibling))
+            if sibling.tail and parent is not None:
+                chunk.append((sibling.tail, parent))
+            for text, owner in reversed(chunk):
+                if _chars(text):
+                    out.append((text, owner))
+                    length += _chars(text)
+            if length >= limit:
+                break
+        if parent is not None and parent.text and length < limit:
+            out.append((parent.text, parent))
+            length += _chars(parent.text)
+        node = parent
+    out.reverse()
+    return out
+
+
+_LEAF_BLOCKS = ("div", "section", "li", "blockquote", "h2", "h3", "h4", "h5", "h6")
+
+
+def _block_paragraphs(container: etree._Element) -> list[tuple[etree._Element, bool]]:
+    """The paragraphs of a body written without ``<p>``: its own ``<br>``-separated text runs
+    when it has any (a 2005 ``font#zoom``), else its innermost blocks that hold text (a skin
+    writing each paragraph as a ``<div>``)."""
+    own = _chars(container.text or "") + sum(_chars(c.tail or "") for c in container)
+    if own >= MIN_RUN:
+        return [(container, True)]
+    leaves = [
+        el
+        for el in container.iter(*_LEAF_BLOCKS)
+        if el is not container
+        and not any(True for _ in el.iter(*_LEAF_BLOCKS) if _ is not el)
+        and not is_noise_block(el)
+    ]
+    return [(el, True) for el in leaves] or [(container, True)]
 
 
 def mark_fallback(article: Article, stat: str) -> None:

@@ -176,6 +176,39 @@ def test_cms_text_markers_bound_the_text() -> None:
     assert extract(URL, new_skin(body=body)).paragraphs == PARAGRAPHS
 
 
+def test_date_and_source_above_the_headline() -> None:
+    above = '2027年03月01日 08:15 <a href="//www.xinhuanet.com/">新华社</a>'
+    page = new_skin(date_line="").replace(
+        b'<div class="top-2027">',
+        f'<div class="when-2027">{above}</div><div class="top-2027">'.encode(),
+    )
+    a = extract(URL, page)
+    assert a.published is not None and a.published.isoformat() == "2027-03-01T08:15:00+08:00"
+    assert a.source == "新华社"
+
+
+def test_headline_inside_the_body_block() -> None:
+    """A skin that puts headline, date line and text in one box: the text starts after the
+    date line, and the headline and date are not paragraphs."""
+    body = (
+        '<h1 class="h-2027">一季度铁路客运量创历史同期新高</h1>'
+        '<p class="d-2027">2027年03月01日 08:15 新华社</p>'
+        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    )
+    page = new_skin(title="", date_line="", body=body).replace(
+        b'<h1 class="headline-2027"></h1>', b""
+    )
+    a = extract(URL, page)
+    assert a.title == "一季度铁路客运量创历史同期新高"
+    assert a.published is not None and a.published.isoformat() == "2027-03-01T08:15:00+08:00"
+    assert a.paragraphs == PARAGRAPHS
+
+
+def test_paragraphs_written_as_divs() -> None:
+    body = "".join(f"<div>　　{p}</div>" for p in PARAGRAPHS)
+    assert extract(URL, new_skin(body=body)).paragraphs == PARAGRAPHS
+
+
 def test_text_in_br_runs_is_read_as_paragraphs() -> None:
     body = "<br><br>".join(f"　　{p}" for p in PARAGRAPHS)
     assert extract(URL, new_skin(body=body)).paragraphs == PARAGRAPHS
