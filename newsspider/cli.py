@@ -197,8 +197,13 @@ def _run(settings: Any, spider: str, *, on_item: Callable[[Any], None] | None = 
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(spider)
+    try:
+        process = CrawlerProcess(settings)  # its spider loader imports the spider modules
+        crawler = process.create_crawler(spider)
+    except ImportError as exc:  # a Scrapy (or other dependency) without what the code imports
+        from twisted.python.failure import Failure
+
+        raise _start_failure(Failure(exc)) from None
     opened: list[bool] = []
     failures: list[Any] = []
 
