@@ -136,6 +136,12 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     overrides.update(extra)
     overrides.update(options.settings_pairs(getattr(args, "set", None)))
     settings.setdict(overrides, priority="cmdline")
+    prefix = settings.get("NEWSSPIDER_IMAGE_URL_PREFIX")
+    if prefix:  # written into every post: the same check as relink --image-prefix
+        try:
+            options.image_prefix(str(prefix))
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"NEWSSPIDER_IMAGE_URL_PREFIX: {exc}") from None
     return settings
 
 

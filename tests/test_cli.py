@@ -219,6 +219,7 @@ def test_exit_status_precedence() -> None:
             ["relink", "--images", "local", "--image-prefix", "not a url", "-o", "{archive}"],
             ["--image-prefix", "not a url"],
         ),
+        (["crawl", "-s", "NEWSSPIDER_IMAGE_URL_PREFIX=not a url"], ["NEWSSPIDER_IMAGE_URL_PREFIX"]),
         (["schedule", "--every", "1s", "--round", "1"], ["--round"]),
         (["crawl", "--pag", "1"], ["--pag"]),
         (["schedule"], ["--every", "--rounds"]),
