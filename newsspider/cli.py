@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -172,20 +173,32 @@ def _start_failure(failure: Any) -> UsageError:
     if isinstance(exc, UsageError):
         return exc
     reason = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, ImportError):
-        import scrapy
+    dist = _DISTRIBUTIONS.get((getattr(exc, "name", None) or "").split(".")[0])
+    if isinstance(exc, ImportError) and dist:
+        from importlib.metadata import PackageNotFoundError, version
 
-        reason += f" (Scrapy {scrapy.__version__}; newsspider needs {_requirement('scrapy')})"
+        try:
+            installed = version(dist)
+        except PackageNotFoundError:
+            installed = "not installed"
+        reason += f" ({dist} {installed}; newsspider needs {_requirement(dist)})"
     return UsageError(f"the crawl could not start: {reason}")
 
 
+#: import name -> distribution, for the dependencies an unsupported version can break
+_DISTRIBUTIONS = {"scrapy": "scrapy", "twisted": "twisted", "w3lib": "w3lib", "lxml": "lxml",
+                  "PIL": "pillow", "yaml": "pyyaml", "warcio": "warcio",
+                  "itemadapter": "itemadapter", "frontmatter": "python-frontmatter"}  # fmt: skip
+
+
 def _requirement(name: str) -> str:
-    """The declared requirement on ``name`` (from the installed package's metadata)."""
+    """The declared requirement on distribution ``name`` (the installed package's metadata)."""
     from importlib.metadata import PackageNotFoundError, requires
 
     try:
         for req in requires("newsspider") or []:
-            if req.lower().startswith(name) and "extra ==" not in req:
+            words = re.split(r"[<>=!~ ;\[(]", req, maxsplit=1)
+            if words[0].lower() == name and "extra ==" not in req:
                 return req.split(";")[0].strip()
     except PackageNotFoundError:
         pass
