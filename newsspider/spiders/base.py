@@ -291,10 +291,13 @@ class ArticleSpiderBase(scrapy.Spider):
         if self.settings.get("NEWSSPIDER_REDIS_URL") and self.name != "worker":
             return  # a cluster's feeder: its article requests went to Redis, not to the network
         for key in self.ledger.open_keys():
-            if key in self.ledger.sent or reason in ("", "finished"):
-                why = f"the crawl stopped ({reason}) before its answer was processed" if (
-                    reason not in ("", "finished")) else "no answer was processed"  # fmt: skip
+            if key in self.ledger.sent:
+                why = f"the crawl stopped ({reason or 'closed'}) before its answer was processed"
                 self.record_failure(key, why)
+            elif reason in ("", "finished"):
+                # a finished crawl sends everything it queued: this one was filtered on the way
+                # (a spider middleware, a request_scheduled handler) without a signal
+                self.record_failure(key, "never sent: filtered out before the download")
             else:
                 del self.ledger.entries[key]
                 self.ledger.withdrawn.append(key)
