@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,13 +39,14 @@ from newsspider.archive.images import (
     inspect_image,
     store_image,
 )
-from newsspider.archive.index import Index
+from newsspider.archive.index import Index, fs_failure
 from newsspider.archive.names import image_path
 from newsspider.article import Article
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +116,9 @@ class ImagesPipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        from newsspider.pipelines import form_for_settings  # the archive's recorded form
+        from newsspider.pipelines import form_for_settings, preflight  # the archive's form
 
+        preflight(crawler)  # an unusable output folder: refused before FilesPipeline makes one
         output = s.get("NEWSSPIDER_OUTPUT") or "output"
         if form_for_settings(output, s).form.images == "off":
             # no image is downloaded; no message, or Scrapy logs "Disabled ..."
@@ -143,8 +146,15 @@ class ImagesPipeline(FilesPipeline):
 
     def _record_failure(self, url: str, reason: str, detail: str, *, attempt: bool) -> None:
         """Log (image URL and reason), count (``images/failed/<reason>``) and, for a real
-        attempt, remember it in the index so later runs retry a bounded number of times."""
-        attempts = self._table().mark_failed(url, reason) if attempt else 0
+        attempt, remember it in the index so later runs retry a bounded number of times (when
+        the index can take it: on a full disk the image is simply tried again next run)."""
+        attempts = 0
+        if attempt:
+            try:
+                attempts = self._table().mark_failed(url, reason)
+            except (OSError, sqlite3.Error) as exc:
+                logger.debug("image failure not recorded: %s: %s", url, exc)
+                attempt = False
         suffix = f" (attempt {attempts} of {self.max_attempts})" if attempt else ""
         logger.warning("image not kept: %s: %s%s%s", url, reason, f": {detail}" if detail else "",
                        suffix)  # fmt: skip
@@ -294,11 +304,20 @@ class ImagesPipeline(FilesPipeline):
             )  # fmt: skip
             path = table.claim(url, found.format)
             store_image(self.root, path, body, fsync=self.fsync)
+            table.mark_ok(url, nbytes=len(body), fmt=found.format)
         except ImageRejected as exc:
             raise self._fail(url, exc.reason, exc.detail) from exc
-        except OSError as exc:
-            raise self._fail(url, "cannot-store", str(exc)) from exc
-        table.mark_ok(url, nbytes=len(body), fmt=found.format)
+        except (OSError, sqlite3.Error) as exc:
+            # one line, no traceback; a full disk also stops the crawl (every later image and
+            # post would fail the same way); the post keeps the remote URL, the file and its
+            # temp file are gone, the path stays claimed for the next run
+            reason, stop = fs_failure(exc)
+            if stop:
+                from newsspider.pipelines import stop_crawl
+
+                stop_crawl(self.crawler, "disk-full" if reason == "disk-full" else "read-only")
+            slug = "disk-full" if reason == "disk-full" else "cannot-store"
+            raise self._fail(url, slug, "" if slug == reason else reason) from None
         self._inc("images/downloaded")
         self._inc("images/bytes", len(body))
         logger.debug("image stored: %s -> %s (%s, %d frames)", url, path, found.format,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sqlite3
+import weakref
+from pathlib import Path
 from typing import Self
 
 from itemadapter import ItemAdapter
@@ -13,7 +17,7 @@ from scrapy.settings import Settings
 
 from newsspider.archive.channels import ChannelError, load_channels
 from newsspider.archive.form import Resolved, record_first_write, settings_form
-from newsspider.archive.index import STATE_DIR, fs_failure
+from newsspider.archive.index import STATE_DIR, free_reserve, fs_failure, make_reserve
 from newsspider.archive.post import normalize_title
 from newsspider.archive.preflight import check_output
 from newsspider.archive.runstate import sweep_temp_files
@@ -79,6 +83,7 @@ class ArticlePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        preflight(crawler)
         try:
             self.channels = load_channels(crawler.settings.get("NEWSSPIDER_CHANNELS_FILE"))
         except ChannelError as exc:
@@ -119,8 +124,12 @@ class ArchivePipeline:
         # the archive's recorded form, unless an option says otherwise (a contradicting option
         # is refused: archive/form.py); recorded at the first post when there is none yet
         output = s.get("NEWSSPIDER_OUTPUT") or "output"
+        preflight(crawler)
         resolved = form_for_settings(output, s)
         self.form, self._form_recorded = resolved.form, resolved.recorded
+        #: url -> the failure the index could not take (a full disk); recorded at the close if
+        #: it can be by then, else by the next run (``.newsspider/unrecorded.jsonl``)
+        self.unrecorded: dict[str, dict[str, str]] = {}
         self.archive = Archive(
             output,
             channels=load_channels(s.get("NEWSSPIDER_CHANNELS_FILE")),
@@ -143,22 +152,120 @@ class ArchivePipeline:
         # ``scrapy crawl sina -a refresh=1`` sets it on the spider rather than in the settings
         if getattr(self.crawler.spider, "refresh", False):
             self.archive.refresh = True
+        self._record_earlier_failures()
+        if getattr(self.crawler.spider, "name", "") != "article":
+            # room to record the failures a full disk would cause (given back at the close)
+            make_reserve(self.archive.index.state)
+            # a crawl's start: temp files of writers that were killed (a fetch still running
+            # beside it keeps its own: the pid in the name says it is alive)
+            removed = sweep_temp_files(self.archive.root)
+            if removed:
+                self.crawler.stats.set_value("archive/temp_removed", len(removed))
+                logger.info("removed %d temp file(s) killed writers left", len(removed))
 
     def close_spider(self) -> None:
-        self.archive.close()
+        try:
+            self._keep_unrecorded()
+        finally:
+            self.archive.close()
+
+    @property
+    def _unrecorded_path(self) -> Path:
+        return self.archive.root / STATE_DIR / UNRECORDED
+
+    def _record_earlier_failures(self) -> None:
+        """Failures an earlier run could not record in the index (its disk was full): now."""
+        path = self._unrecorded_path
+        try:
+            lines = path.read_bytes().splitlines()
+        except OSError:
+            return
+        done = 0
+        for raw in lines:
+            try:
+                e = json.loads(raw.decode("utf-8"))
+                self.archive.mark_failed(e["key"], e["url"], e["channel"], e["reason"],
+                                         doc_id=e.get("doc_id", ""))  # fmt: skip
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut by the full disk that made it
+            except (OSError, sqlite3.Error):
+                return  # still no room: the file stays for the run after
+            done += 1
+        path.unlink(missing_ok=True)
+        if done:
+            self.crawler.stats.set_value("archive/unrecorded_recorded", done)
+            logger.info("recorded %d failure(s) an earlier run could not record", done)
+
+    def _note_failed(self, key: str, url: str, channel: str, reason: str, doc_id: str) -> None:
+        """Record a failed article in the index (``index failed``, retried next run); when the
+        index cannot take it (a full disk) keep it for the close, or the next run."""
+        try:
+            rec = self.archive.mark_failed(key, url, channel, reason, doc_id=doc_id)
+        except (OSError, sqlite3.Error) as exc:
+            self.unrecorded[url] = {"key": key, "url": url, "channel": channel,
+                                    "reason": reason, "doc_id": doc_id}  # fmt: skip
+            self.crawler.stats.set_value("archive/unrecorded", len(self.unrecorded))
+            logger.debug("failure of %s not recorded yet: %s", url, exc)
+            return
+        if rec is not None:
+            self.crawler.stats.inc_value("archive/failed_recorded")
+
+    def _keep_unrecorded(self) -> None:
+        """At the close: record what could not be recorded; what still cannot is appended to
+        ``.newsspider/unrecorded.jsonl`` for the next run (and is in this run's summary)."""
+        if not self.unrecorded:
+            return
+        # the space kept for this moment: the rows, their journal lines, the run file
+        free_reserve(self.archive.index.state)
+        left = list(self.unrecorded.values())
+        db = self.archive.index.db
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one transaction: the fewest pages written
+            for entry in left:
+                self.archive.mark_failed(entry["key"], entry["url"], entry["channel"],
+                                         entry["reason"], doc_id=entry["doc_id"])  # fmt: skip
+            db.execute("COMMIT")
+            left = []
+        except (OSError, sqlite3.Error) as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            logger.debug("failures still not recorded: %s", exc)
+        recorded = len(self.unrecorded) - len(left)
+        self.crawler.stats.set_value("archive/unrecorded", len(left))
+        if recorded:
+            self.crawler.stats.inc_value("archive/failed_recorded", recorded)
+            logger.info("recorded %d failure(s) the full disk had refused", recorded)
+        if not left:
+            return
+        data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in left).encode("utf-8")
+        path = self._unrecorded_path
+        existed = path.exists()
+        try:
+            with open(path, "ab") as fh:
+                fh.write(data)
+        except OSError:
+            if not existed:
+                path.unlink(missing_ok=True)
+            logger.warning("%d failure(s) could not be recorded (disk full); the next crawl "
+                           "lists those articles again", len(left))  # fmt: skip
+            return
+        logger.warning("%d failure(s) could not be recorded in the index (disk full); the next "
+                       "run records them", len(left))  # fmt: skip
 
     def _article_gone(self, key: str, url: str, reason: str) -> None:
-        if self.archive.mark_gone(key, reason):
-            self.crawler.stats.inc_value("archive/gone")
-            logger.info("gone %s (%s): post kept, index marks it gone", url, reason)
+        try:
+            if self.archive.mark_gone(key, reason):
+                self.crawler.stats.inc_value("archive/gone")
+                logger.info("gone %s (%s): post kept, index marks it gone", url, reason)
+        except (OSError, sqlite3.Error) as exc:
+            # the post stays either way; the next re-fetch that gets a 404 marks it
+            logger.warning("gone %s: not recorded (%s)", url, fs_failure(exc)[0])
 
     def _article_failed(self, key: str, url: str, channel: str, reason: str,
                         doc_id: str = "") -> None:  # fmt: skip
         """Still failing after the retries: the index keeps it (``failed``, reason, attempts)
         so ``index failed`` lists it and a later crawl retries it."""
-        rec = self.archive.mark_failed(key, url, channel, reason, doc_id=doc_id)
-        if rec is not None:
-            self.crawler.stats.inc_value("archive/failed_recorded")
+        self._note_failed(key, url, channel, reason, doc_id)
 
     def process_item(self, item: Article) -> Article:
         try:

@@ -25,7 +25,7 @@ from newsspider.archive.fulltext import (
     flush_pending,
     timestamp,
 )
-from newsspider.errors import ArchiveDamaged
+from newsspider.errors import ArchiveDamaged, UsageError
 from newsspider.testhooks import crash_point
 
 logger = logging.getLogger(__name__)
@@ -201,12 +201,11 @@ class Index:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
             self._upgrade()
-            self._writes = 0  # since the last flush of the full-text index
-            flush_pending(self.db)  # rows a killed process wrote but did not index
+            self.flush()  # rows a killed process wrote but did not index (put off if no room)
         except sqlite3.DatabaseError as exc:
             self.db.close()
             if is_disk_full(exc):
-                raise
+                raise UsageError(f"{self.db_path}: the disk is full; make room first") from None
             raise damaged(self.db_path, str(exc)) from None
         except BaseException:
             self.db.close()
@@ -460,6 +459,50 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+#: a file a crawl keeps in the state folder only to give it back when the disk fills up, so
+#: that the failures a full disk caused can still be recorded in the index and the journal
+RESERVE_NAME = "space-reserve"
+RESERVE_BYTES = 256 * 1024
+
+
+def make_reserve(state: Path) -> bool:
+    """Make sure ``state/space-reserve`` holds :data:`RESERVE_BYTES` (allocated, not sparse);
+    False when the disk has no room for it (then nothing is left behind)."""
+    path = state / RESERVE_NAME
+    try:
+        if path.stat().st_size == RESERVE_BYTES:
+            return True
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return False
+    try:
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+            os.pwrite(fd, bytes(RESERVE_BYTES), 0)
+        os.ftruncate(fd, RESERVE_BYTES)
+    except OSError:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        return False
+    os.close(fd)
+    return True
+
+
+def free_reserve(state: Path) -> bool:
+    """Give the reserve's space back (a full disk); True if there was one."""
+    try:
+        (state / RESERVE_NAME).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 #: why a write failed, by errno, and whether every later write would fail the same way (then a
 #: crawl stops rather than fail every article it still has)
 _FS_REASONS = {
@@ -523,9 +566,19 @@ def file_problem(db_path: Path) -> str:
     valid = pages > 0 and header[24:28] == header[92:96]
     if page_size < 512 or page_size & (page_size - 1):
         return "not an SQLite database (bad page size)"
-    if valid and size < pages * page_size:
+    if valid and size < pages * page_size and not _wal_frames(db_path):
+        # with frames in the WAL the file may be mid-checkpoint (page 1 copied, the file not
+        # grown yet: a disk that filled up does that), which SQLite recovers from the WAL
         return f"truncated: {size} bytes of the {pages * page_size} its header announces"
     return ""
+
+
+def _wal_frames(db_path: Path) -> bool:
+    """Does the index have a write-ahead log with frames in it (more than its 32-byte header)?"""
+    try:
+        return os.stat(f"{db_path}-wal").st_size > 32
+    except FileNotFoundError:
+        return False
 
 
 def content_problem(db: sqlite3.Connection, journal_path: Path, *, rebuilding: bool = False,
