@@ -90,12 +90,13 @@ def canonical_article_url(url: str) -> str:
     parts = urlsplit(url)
     scheme = "https" if parts.scheme in ("http", "https", "") else parts.scheme
     netloc = parts.netloc.lower()
-    if scheme == "https":
+    if scheme == "https" and (
+        "\\" in url or not url.isascii() or netloc.endswith(".") or any(c in netloc for c in "@%:[")
+    ):  # a spelling the downloader normalises: judge (and key) what it will request
         target = fetch_target(url if parts.scheme else "https://" + url.lstrip("/"))
         if target is not None:
             netloc = target.netloc
-            if "\\" in url or not url.isascii():
-                parts = urlsplit(target.url)  # the path as the request will carry it
+            parts = urlsplit(target.url)  # the path as the request will carry it
     return f"{scheme}://{netloc}{parts.path or '/'}"
 
 
