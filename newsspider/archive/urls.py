@@ -91,7 +91,13 @@ def canonical_article_url(url: str) -> str:
     scheme = "https" if parts.scheme in ("http", "https", "") else parts.scheme
     netloc = parts.netloc.lower()
     if scheme == "https" and (
-        "\\" in url or not url.isascii() or netloc.endswith(".") or any(c in netloc for c in "@%:[")
+        "\\" in url
+        or not url.isascii()
+        or netloc.endswith(".")
+        or "@" in netloc
+        or "%" in netloc
+        or ":" in netloc
+        or "[" in netloc
     ):  # a spelling the downloader normalises: judge (and key) what it will request
         target = fetch_target(url if parts.scheme else "https://" + url.lstrip("/"))
         if target is not None:
