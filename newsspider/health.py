@@ -37,6 +37,16 @@ REDESIGN_STATS: dict[str, str] = {
 MAX_FAILING_SHARE = 0.2
 #: the family name of articles the generic extractor made (newsspider.pages.generic.FAMILY)
 GENERIC = "generic"
+#: what the page objects missed on a page the generic extractor then read, by the refusal's
+#: stat (newsspider.pages.FALL_BACK_STATS)
+GENERIC_AFTER: dict[str, str] = {
+    "unknown_template": "skin unknown",
+    "list_page": "skin unknown",
+    "error_page": "skin unknown",
+    "no_body": "body container",
+    "no_title": "headline",
+    "empty_body": "body text",
+}
 #: a run is unhealthy when more than this share of a channel's article pages needed the
 #: generic extractor ("most": a few pages of an odd skin are no redesign)
 MAX_GENERIC_SHARE = 0.5
@@ -70,7 +80,7 @@ class ExtractionHealth:
             health.failing[REDESIGN_STATS[stat]] += 1
         if stat is None and family == GENERIC:
             health.generic += 1
-            health.lost[REDESIGN_STATS.get(lost or "", "page template")] += 1
+            health.lost[GENERIC_AFTER.get(lost or "", "skin unknown")] += 1
 
     def generic_note(self) -> str:
         """``N of M articles needed the generic extractor: the site may have changed``, for
@@ -104,7 +114,7 @@ class ExtractionHealth:
                 lost = ", ".join(f"{name} ({n})" for name, n in health.lost.most_common())
                 out.append(
                     f"channel {channel or '?'}: {health.generic} of {health.pages} articles "
-                    f"needed the generic extractor (the page objects lost: {lost}): the site "
-                    "may have changed"
+                    f"needed the generic extractor (page objects missed: {lost}): the site may "
+                    "have changed"
                 )
         return out

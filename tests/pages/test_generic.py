@@ -313,7 +313,7 @@ def test_health_counts_articles_that_needed_the_generic_extractor() -> None:
     )
     warnings = health.warnings()
     assert warnings == [
-        "channel china: 3 of 4 articles needed the generic extractor (the page objects lost: "
+        "channel china: 3 of 4 articles needed the generic extractor (page objects missed: "
         "body container (3)): the site may have changed"
     ]  # world: 1 of 2 is not most
 

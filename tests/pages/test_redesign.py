@@ -224,6 +224,38 @@ def test_legacy_layouts_of_other_channels(reskinned: Run, key: str) -> None:
     assert len(item["paragraphs"]) == legacy.paragraph_count
 
 
+def test_crawl_of_a_redesigned_site_archives_and_raises_the_alarm(tmp_path: Path) -> None:
+    """A channel crawl whose every article page is re-skinned: the archive keeps growing, the
+    run says how many articles needed the generic extractor, and rings the alarm (exit 3)."""
+    from rollreplay import ReplayBuilder, roll_body, roll_item
+
+    builder = ReplayBuilder(tmp_path / "replay")
+    items = []
+    for n, name in enumerate(ARTICLES):
+        url = canonical_article_url(TRUTH[name]["url"])
+        builder.add(url, reskin(page_bytes(name)), content_type="text/html")
+        items.append(roll_item(url, TRUTH[name]["title"], 1672545600 - n * 60))
+    builder.add_roll("china", 1, roll_body(items))
+    summary = tmp_path / "summary.json"
+    done = run_newsspider(
+        "crawl", "--replay", str(builder.write()), "-o", str(tmp_path / "out"), "--images", "off",
+        "--summary-json", str(summary), "--log-level", "WARNING", timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-3000:]
+    n = len(ARTICLES)
+    assert f"archived {n}, updated 0, unchanged 0, failed 0" in done.stderr
+    assert (
+        f"health: {n} of {n} articles needed the generic extractor: the site may have changed"
+        in (done.stderr)
+    )
+    health = json.loads(summary.read_text("utf-8"))["health"]
+    assert health == [
+        f"channel china: {n} of {n} articles needed the generic extractor (page objects missed:"
+        f" skin unknown ({n})): the site may have changed"
+    ]
+    assert len(list((tmp_path / "out" / "_posts").rglob("*.md"))) == n
+
+
 # --- in process: the unmodified pages, the refusals, the legacy pages unskinned -----------------
 
 
