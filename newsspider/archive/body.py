@@ -698,9 +698,18 @@ def inner_html(containers: list[etree._Element]) -> str:
 #: what html5_prepass looks at: comments and every start or end tag (only pages holding
 #: <svg>, <math> or <plaintext> are scanned)
 _PREPASS_SOURCE = r"<!--|<(/?)([a-zA-Z][a-zA-Z0-9-]*)(?=[\s/>])"
+#: outside SVG/MathML only these tags matter: the rest is skipped at the regex engine's speed
+_PREPASS_HTML_SOURCE = (
+    r"<!--|<(/?)(svg|math|plaintext|script|style|xmp|noembed|noscript|iframe|noframes|textarea"
+    r"|title)(?=[\s/>])"
+)
 _PREPASS = {
     str: re.compile(_PREPASS_SOURCE),
     bytes: re.compile(_PREPASS_SOURCE.encode()),
+}
+_PREPASS_HTML = {
+    str: re.compile(_PREPASS_HTML_SOURCE, re.IGNORECASE),
+    bytes: re.compile(_PREPASS_HTML_SOURCE.encode(), re.IGNORECASE),
 }
 #: raw-text elements whose content a browser parses as markup inside SVG/MathML
 _RENAMED_IN_FOREIGN = frozenset(
@@ -738,7 +747,7 @@ def html5_prepass(text: AnyStr) -> AnyStr:
     the raw text of raw-text elements in HTML are skipped as lxml skips them. Called only for
     pages whose tree holds one of these elements (see ``pages.base.parse_html``)."""
     kind = bytes if isinstance(text, bytes) else str
-    token = _PREPASS[kind]
+    every_tag, html_tags = _PREPASS[kind], _PREPASS_HTML[kind]
 
     def lit(s: str) -> AnyStr:
         return s.encode() if kind is bytes else s  # type: ignore[return-value]
@@ -749,7 +758,7 @@ def html5_prepass(text: AnyStr) -> AnyStr:
     #: open contexts, innermost last: ("foreign", "svg"/"math") or ("html", integration point)
     stack: list[tuple[str, str]] = []
     while i < n:
-        m = token.search(text, i)
+        m = (every_tag if stack else html_tags).search(text, i)
         if m is None:
             break
         if m.group(2) is None:  # a comment: to its end, as libxml2 2.14 reads it

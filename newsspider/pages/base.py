@@ -154,6 +154,7 @@ def parse_html(text: str | bytes) -> etree._Element:
         raise NotAnArticle(f"not parseable as HTML: {exc}", stat="unparseable") from exc
     if root is None:
         raise NotAnArticle("not parseable as HTML: Document is empty", stat="unparseable")
+    _check_parsed(text, root, parser)
     if next(root.iter("svg", "math", "plaintext"), None) is not None:
         # where lxml and a browser read different elements (archive/body.py html5_prepass);
         # the look costs a microsecond on a page without these names
@@ -161,8 +162,8 @@ def parse_html(text: str | bytes) -> etree._Element:
         if fixed is not text:
             kind = {"encoding": "utf-8"} if isinstance(fixed, bytes) else {}
             parser = etree.HTMLParser(**kind)
-            text, root = fixed, etree.fromstring(fixed, parser)
-    _check_parsed(text, root, parser)
+            root = etree.fromstring(fixed, parser)
+            _check_parsed(fixed, root, parser)
     return root
 
 
