@@ -159,8 +159,8 @@ def _generic(
 ) -> Article:
     """The generic extractor's article, or ``refusal`` when it refuses too (the family's or the
     page's own reason says more than the generic one; both are given)."""
-    if refusal.stat not in FALL_BACK_STATS:
-        raise refusal
+    if refusal.stat not in FALL_BACK_STATS or _CHANNEL_PATH.search(urlsplit(url).path or "/"):
+        raise refusal  # a home or channel index URL is never an article, whatever it holds
     try:
         page = GenericPage(url, body, content_type, decoded=decoded, root=root, within=within)
         article = page.extract()

@@ -229,6 +229,10 @@ def test_channel_front_page_is_refused() -> None:
     with pytest.raises(NotAnArticle) as info:
         extract("https://news.sina.com.cn/", page)
     assert info.value.stat == "list_page"
+    assert "generic" not in info.value.reason  # a home URL is never an article: not tried
+    with pytest.raises(NotAnArticle) as info:
+        extract(URL, page)  # the same page under an article's URL: tried, and refused
+    assert info.value.stat == "list_page"
     assert "generic extractor" in info.value.reason
 
 
