@@ -494,7 +494,12 @@ class GenericPage(Page):
                 if not src:
                     continue
                 tail = src.split("//", 1)[-1]
-                if _is_hidden(img) or _in_player(img, container) or (players and tail in players):
+                if (
+                    _is_hidden(img)
+                    or _in_player(img, container)
+                    or (players and tail in players)
+                    or _in_promo(img, container)
+                ):
                     noise.update(u for u in content if u.endswith(tail))
         return noise
 
@@ -673,6 +678,23 @@ def _is_hidden(el: etree._Element) -> bool:
     for node in (el, *list(el.iterancestors())[:3]):
         style = node.get("style")
         if style and _HIDDEN_STYLE.search(style):
+            return True
+    return False
+
+
+#: words of Sina's app and QR-code promos (the image beside them is a QR code, not a picture)
+_PROMO_WORDS = ("新浪财经APP", "新浪新闻APP", "扫描二维码", "扫码下载", "扫一扫")
+
+
+def _in_promo(img: etree._Element, container: etree._Element) -> bool:
+    """Does the image sit in a small block (two levels up at most) whose text is a promo?"""
+    node = img
+    for _ in range(2):
+        node = node.getparent()
+        if node is None or node is container:
+            return False
+        text = text_content(node)
+        if len(text) < 200 and any(w in text for w in _PROMO_WORDS):
             return True
     return False
 

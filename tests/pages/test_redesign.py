@@ -256,6 +256,22 @@ def test_crawl_of_a_redesigned_site_archives_and_raises_the_alarm(tmp_path: Path
     assert len(list((tmp_path / "out" / "_posts").rglob("*.md"))) == n
 
 
+GOLDEN = sorted((TESTS / "fixtures" / "golden").iterdir())
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[d.name for d in GOLDEN])
+def test_reskinned_golden_pages_give_their_family_fields(case: Path) -> None:
+    """The golden cases' pages (2021-2022 finance skin, QR-code promo in the body): re-skinned,
+    the generic extractor reads every field the F page object reads from the original."""
+    url = json.loads((case / "case.json").read_text("utf-8"))["url"]
+    raw = (case / "article.html").read_bytes()
+    family, generic = extract(url, raw), extract(url, reskin(raw))
+    assert generic.family == "generic"
+    fields = ("title", "published", "created_at", "source", "source_url", "editor", "images",
+              "paragraphs", "original_title", "keywords", "doc_id")  # fmt: skip
+    assert {f: getattr(generic, f) for f in fields} == {f: getattr(family, f) for f in fields}
+
+
 # --- in process: the unmodified pages, the refusals, the legacy pages unskinned -----------------
 
 
