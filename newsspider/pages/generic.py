@@ -45,6 +45,7 @@ from newsspider.pages.base import (
     BEIJING,
     Page,
     clean_editor,
+    is_link_only,
     is_noise_block,
     legacy_doc_id,
     text_content,
@@ -336,26 +337,30 @@ class GenericPage(Page):
             grand = parent.getparent()
             if grand is not None:
                 scores[grand] = scores.get(grand, 0.0) + text / 2
-        # a body written without <p> (text runs between <br>s in a cell or a font, as 2005
-        # pages have it): the block's own text counts for itself, and half for its parent
-        runs: dict[etree._Element, int] = {}
+        # a body written without <p>: a block whose own text runs between <br>s (a 2005 cell or
+        # font) is a body itself: its text counts for it, and half for its parent; a block of
+        # text without <br> is a paragraph written as a <div>: it counts as a <p> does
         for el in (el for scope in scopes for el in scope.iter(*_RUN_BLOCKS)):
             own = 0
+            breaks = False
             text = el.text
             if text and len(text) >= 10:
                 own += _chars(text)
             for child in el:
+                if child.tag == "br":
+                    breaks = True
                 text = child.tail
                 if text and len(text) >= 10:
                     own += _chars(text)
-            if own:
-                runs[el] = own
-        for el, own in runs.items():
-            if own >= MIN_RUN:
-                scores[el] = scores.get(el, 0.0) + own
-                parent = el.getparent()
-                if parent is not None:
-                    scores[parent] = scores.get(parent, 0.0) + own / 2
+            if own < MIN_RUN:
+                continue
+            target = el if breaks else el.getparent()
+            if target is None:
+                continue
+            scores[target] = scores.get(target, 0.0) + own
+            above = target.getparent()
+            if above is not None:
+                scores[above] = scores.get(above, 0.0) + own / 2
         if self.within is not None:  # parents and grandparents outside the containers go
             inside = {el for scope in self.within for el in scope.iter()}
             scores = {el: v for el, v in scores.items() if el in inside}
@@ -657,6 +662,11 @@ def _block_paragraphs(container: etree._Element) -> list[tuple[etree._Element, b
         if el is not container
         and not any(True for _ in el.iter(*_LEAF_BLOCKS) if _ is not el)
         and not is_noise_block(el)
+        # a picture's wrapper (its caption is no paragraph), a link alone (a video's title,
+        # a related article), a player's labels
+        and el.find(".//img") is None
+        and not is_link_only(el)
+        and not _in_player(el, container)
     ]
     return [(el, True) for el in leaves] or [(container, True)]
 
