@@ -266,8 +266,11 @@ def check(output: Path) -> list[Problem]:
     else:
         read = _rows_from_db(db_path)
         if read is None:
-            if not damage:
-                problems.append(Problem("unreadable", str(db_path), "not a readable SQLite index"))
+            # cannot be read at all: one line says so (and what to do), not one per post
+            why = damage or "not a readable SQLite index"
+            problems = [p for p in problems if p.kind != "damaged"]
+            why = f"damaged: {why}; rebuild it with newsspider index check --repair"
+            problems.append(Problem("unreadable", str(db_path), why))
             return problems
         rows = read
     held: set[str] = set()
