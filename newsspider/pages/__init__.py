@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -125,7 +127,11 @@ def extract(
                       body.startswith(b"\xef\xbb\xbf") else text.encode("utf-8"))  # fmt: skip
     family = choose_family(Probe(url, root))
     if family is None:
-        return _generic(_why_not(url, text), url, body, content_type, decoded, root)
+        if "slide_data" in text or _CHANNEL_PATH.search(urlsplit(url).path or "/"):
+            raise _why_not(url, text)  # a gallery or a home/channel URL: no article to look for
+        # the page's own reason is worked out only when the generic extractor refuses too
+        why = functools.partial(_why_not, url, text)
+        return _generic(why, url, body, content_type, decoded, root)
     page = family(url, body, content_type, decoded=decoded, root=root)
     try:
         return page.extract()
@@ -149,7 +155,7 @@ FALL_BACK_STATS = frozenset(
 
 
 def _generic(
-    refusal: NotAnArticle,
+    refusal: NotAnArticle | Callable[[], NotAnArticle],
     url: str,
     body: bytes,
     content_type: str | None,
@@ -157,18 +163,24 @@ def _generic(
     root: etree._Element,
     within: list[etree._Element] | None = None,
 ) -> Article:
-    """The generic extractor's article, or ``refusal`` when it refuses too (the family's or the
-    page's own reason says more than the generic one; both are given)."""
-    if refusal.stat not in FALL_BACK_STATS or _CHANNEL_PATH.search(urlsplit(url).path or "/"):
+    """The generic extractor's article, or the refusal when it refuses too (the family's or
+    the page's own reason says more than the generic one; both are given). ``refusal`` is a
+    family's, or a function giving the page's reason when no family matched (its link count
+    and title are read only if needed)."""
+    if isinstance(refusal, NotAnArticle) and (
+        refusal.stat not in FALL_BACK_STATS or _CHANNEL_PATH.search(urlsplit(url).path or "/")
+    ):
         raise refusal  # a home or channel index URL is never an article, whatever it holds
+    stat = refusal.stat if isinstance(refusal, NotAnArticle) else "unknown_template"
     try:
         page = GenericPage(url, body, content_type, decoded=decoded, root=root, within=within)
         article = page.extract()
     except NotAnArticle as generic:
+        why = refusal if isinstance(refusal, NotAnArticle) else refusal()
         raise NotAnArticle(
-            f"{refusal.reason}; generic extractor: {generic.reason}", stat=refusal.stat
+            f"{why.reason}; generic extractor: {generic.reason}", stat=why.stat
         ) from None
-    mark_fallback(article, refusal.stat)
+    mark_fallback(article, stat)
     return article
 
 
