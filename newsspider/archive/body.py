@@ -546,34 +546,47 @@ _BREAKOUT = frozenset(
         "strike", "sub", "sup", "table", "tt", "u", "ul", "var",
     }
 )  # fmt: skip
-#: SVG/MathML elements whose content a browser parses as HTML (integration points), and the
-#: names html5_prepass gives the raw-text ones among them
-_INTEGRATION = frozenset(
-    {
-        "foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml",
-        RAW_RENAMED_PREFIX + "title",
-    }
-)  # fmt: skip
+#: SVG and MathML elements whose content a browser parses as HTML (integration points), by the
+#: namespace they are in (``<mtext>`` inside ``<svg>`` is an SVG element like any other), with
+#: the name html5_prepass gives SVG's raw-text ``<title>``; ``annotation-xml`` only with an HTML
+#: ``encoding`` (:func:`_integration_point`)
+_INTEGRATION = {
+    "svg": frozenset({"foreignobject", "desc", "title", RAW_RENAMED_PREFIX + "title"}),
+    "math": frozenset({"mi", "mo", "mn", "ms", "mtext", "annotation-xml"}),
+}
+
+
+_FONT_BREAKOUT = frozenset({"color", "face", "size"})
+
+
+def _integration_point(low: str, namespace: str, encoding: str | None) -> bool:
+    if low not in _INTEGRATION[namespace]:
+        return False
+    if low == "annotation-xml":
+        return (encoding or "").strip().lower() in ("text/html", "application/xhtml+xml")
+    return True
 
 
 def breakout_point(root: etree._Element) -> etree._Element | None:
     """The first element under an ``<svg>``/``<math>`` ``root`` (document order) at which a
     browser would have left foreign content, or None when all of it stays inside."""
-    it = root.iterdescendants()
-    for el in it:
-        tag = el.tag
-        if tag.__class__ is not str:
-            continue
-        low = tag.lower()
-        if low in _BREAKOUT or (
-            low == "font" and ("color" in el.attrib or "face" in el.attrib or "size" in el.attrib)
-        ):
-            return el
-        if low in _INTEGRATION:
-            # its content is HTML inside the foreign element: skip the subtree
-            for _ in el.iterdescendants():
-                next(it, None)
-    return None
+
+    def walk(el: etree._Element, namespace: str) -> etree._Element | None:
+        for child in el:
+            tag = child.tag
+            if tag.__class__ is not str:
+                continue
+            low = tag.lower()
+            if low in _BREAKOUT or (low == "font" and not _FONT_BREAKOUT.isdisjoint(child.attrib)):
+                return child
+            if _integration_point(low, namespace, child.get("encoding")):
+                continue  # its content is HTML inside the foreign element
+            found = walk(child, low if low in FOREIGN else namespace)
+            if found is not None:
+                return found
+        return None
+
+    return walk(root, root.tag.lower())
 
 
 def _leading(container: etree._Element) -> tuple[str, list[etree._Element]]:
@@ -719,10 +732,7 @@ _RENAMED_IN_FOREIGN = frozenset(
 _RAW_IN_HTML = frozenset(
     {"script", "style", "xmp", "noembed", "noscript", "iframe", "noframes", "textarea", "title"}
 )
-#: SVG and MathML elements whose content is HTML (integration points)
-_INTEGRATION_POINTS = frozenset(
-    {"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext", "annotation-xml"}
-)
+_ENCODING_ATTR = re.compile(r"""encoding\s*=\s*["']?\s*([a-zA-Z/+.-]+)""", re.IGNORECASE)
 
 
 def html5_prepass(text: AnyStr) -> AnyStr:
@@ -739,13 +749,18 @@ def html5_prepass(text: AnyStr) -> AnyStr:
     - ``<plaintext>`` makes the whole rest of the page raw text, the page's scripts and
       footer included: its start tag is taken out, so the body container ends where the page's
       own tags end it and what followed the tag is read as markup (and sanitised).
+    - ``<noscript>`` is raw text to its first ``</noscript>`` in a browser (scripting on), markup
+      in lxml: a nested one, or ``</noscript>`` inside an attribute, makes lxml's element run
+      past that end tag and take the article's text with it when the post drops it. Outside
+      SVG/MathML each one is taken out whole, to its first end tag (the post drops it anyway).
 
     Whether a tag is in foreign content is tracked as a browser's tree builder tracks it, in
     outline: ``<svg>``/``<math>`` open it, their end tags close it, an integration point
     (``<foreignObject>``, ``<mtext>``, …) holds HTML until its end tag, and an HTML-only start
     tag (``<p>``, ``<img>``, … :data:`_BREAKOUT`) or ``</p>``/``</br>`` leaves it. Comments and
     the raw text of raw-text elements in HTML are skipped as lxml skips them. Called only for
-    pages whose tree holds one of these elements (see ``pages.base.parse_html``)."""
+    pages whose tree holds one of these elements, or a ``<noscript>`` whose extent lxml and a
+    browser read differently (see ``pages.base.parse_html``)."""
     kind = bytes if isinstance(text, bytes) else str
     every_tag, html_tags = _PREPASS[kind], _PREPASS_HTML[kind]
 
@@ -800,10 +815,16 @@ def html5_prepass(text: AnyStr) -> AnyStr:
                 out.append(text[pos : m.start() + 1 + slash])
                 out.append(lit(RAW_RENAMED_PREFIX + name))
                 pos = m.end()
-                if not slash and name == "title":
+                if not slash and name == "title" and stack[-1][1] == "svg":
+                    stack.append(("html", name))  # SVG's <title> holds HTML
+            elif not slash and text[gt - 1 : gt] != lit("/"):
+                enc = None
+                if name == "annotation-xml":
+                    found = _ENCODING_ATTR.search(text[m.end() : gt].decode("latin-1") if kind is
+                                                  bytes else text[m.end() : gt])  # fmt: skip
+                    enc = found.group(1) if found else None
+                if _integration_point(name, stack[-1][1], enc):
                     stack.append(("html", name))
-            elif not slash and name in _INTEGRATION_POINTS and text[gt - 1 : gt] != lit("/"):
-                stack.append(("html", name))
         elif slash:
             if stack and stack[-1] == ("html", name):
                 stack.pop()
@@ -813,12 +834,33 @@ def html5_prepass(text: AnyStr) -> AnyStr:
                     pos = m.end()
         elif name in _RAW_IN_HTML:
             i = _raw_end(text, name, gt, lit)
+            if name == "noscript" and i >= 0:
+                # a browser (scripting on) reads it as raw text to the first </noscript>, and
+                # the post drops it: lxml reads markup, which can run past that end tag
+                close = text.find(lit(">"), i)
+                if close >= 0:
+                    out.append(text[pos : m.start()])
+                    pos = i = close + 1
         if i < 0:
             break
     if not out:
         return text
     out.append(text[pos:])
     return lit("").join(out)
+
+
+def odd_noscript(root: etree._Element) -> bool:
+    """Does the tree hold a ``<noscript>`` that a browser would end earlier than lxml did (one
+    nested in another, or ``</noscript>`` written inside an attribute value)? Looked for only
+    where a page has ``<noscript>`` at all (lxml's tag lookup is free otherwise)."""
+    for el in root.iter("noscript"):
+        for inner in el.iterdescendants():
+            if inner.tag == "noscript":
+                return True
+            for value in inner.attrib.values() if inner.tag.__class__ is str else ():
+                if "</noscript" in value.lower():
+                    return True
+    return False
 
 
 def _raw_end(text: AnyStr, name: str, gt: int, lit: Callable[[str], AnyStr]) -> int:

@@ -241,3 +241,14 @@ def test_article_text_agrees_with_the_post_about_embed_object_svg() -> None:
         b"<p>e<object data=x>f</object></p></body></html>"
     )
     assert [paragraph_lines(p) for p in root.iter("p")] == [["ab"], ["cd"], ["ef"]]
+
+
+def test_a_noscript_ends_where_a_browser_ends_it() -> None:
+    """lxml reads <noscript> as markup; a browser (scripting on) as raw text to the first
+    </noscript>. A nested one would otherwise carry the article's text away with it."""
+    out = body("<p>a</p><noscript><noscript><img src=x></noscript>x</noscript><p>b</p>")
+    assert out == "<p>a</p>x<p>b</p>"
+    out = body('<p>a</p><noscript><p title="</noscript><p>b</p>"><p>c</p>')
+    assert "onerror" not in out and out.startswith("<p>a</p>") and "<p>c</p>" in out
+    # an ordinary one is left to lxml (no second parse) and dropped by the serialiser
+    assert body("<p>a</p><noscript><img src=x></noscript><p>b</p>") == "<p>a</p><p>b</p>"

@@ -110,6 +110,11 @@ CASES: list[Case] = [
     ),
     Case("svg p style", f"<svg><p><style>{X}</style></p></svg>", hostile=False),
     Case("noscript img", f"<noscript>{X}</noscript>"),
+    Case(
+        "nested noscript",
+        f"<noscript><noscript>{X}</noscript><p>仍是正文</p>",
+        keeps=("仍是正文",),
+    ),
     Case("noembed img", f"<noembed>{X}</noembed>", hostile=False),
     Case("iframe content", f"<iframe>{X}</iframe>"),
     Case("xmp img", f"<xmp>{X}</xmp>", hostile=False, keeps=("&lt;img src=x",)),
