@@ -6,3 +6,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 "${PYTHON:-python}" -c 'import sys; sys.path.insert(0, "tests"); import hexo; print(hexo.ensure_hexo())'
+# and the modules of a site made by `newsspider site init` (its own pinned package-lock.json),
+# which the site tests link from the same cache
+"${PYTHON:-python}" - <<'PY'
+import sys, tempfile
+from pathlib import Path
+sys.path.insert(0, "tests")
+import hexo
+from newsspider.commands.site import write_site
+with tempfile.TemporaryDirectory() as tmp:
+    write_site(Path(tmp) / "site", "ci")
+    print(hexo.ensure_site_modules(Path(tmp) / "site"))
+PY
