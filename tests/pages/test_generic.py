@@ -251,6 +251,17 @@ def test_video_only_reskinned_page_is_refused() -> None:
     assert "generic extractor" in skinned.value.reason
 
 
+def test_video_only_reskinned_news_page_is_refused() -> None:
+    text = (HTML / "htmlgt-news-c-2018-09-28-blacklist-video.html").read_text("utf-8")
+    start, end = text.index("<!--/video-list-->"), text.index('<p class="show_author">')
+    raw = (text[: start + len("<!--/video-list-->")] + text[end:]).encode("utf-8")
+    url = "https://news.sina.com.cn/c/2018-09-28/doc-ifxeuwwr9250746.shtml"
+    with pytest.raises(NotAnArticle) as info:
+        extract(url, reskin(raw))
+    assert "generic extractor" in info.value.reason
+    assert extract(url, reskin(text.encode("utf-8"))).family == "generic"  # the control
+
+
 def test_error_page_served_with_200_is_refused() -> None:
     page = (
         '<html><head><meta charset="utf-8"><title>页面没有找到_新浪网</title></head><body>'
