@@ -7,9 +7,13 @@ Pages go through ``pages.base.parse_html`` (which runs the pre-pass) as extracti
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
+from newsspider import NotAnArticle, extract
 from newsspider.archive.body import (
     body_images,
     css_unsafe,
@@ -18,7 +22,7 @@ from newsspider.archive.body import (
     render_body,
 )
 from newsspider.article import Article
-from newsspider.pages.base import parse_html
+from newsspider.pages.base import paragraph_lines, parse_html
 
 BASE = "https://finance.sina.com.cn/china/2021-12-02/doc-ikyamrmy6387093.shtml"
 
@@ -234,8 +238,6 @@ def test_the_image_lists_follow_the_serialiser(inner: str) -> None:
 def test_article_text_agrees_with_the_post_about_embed_object_svg() -> None:
     """Article.paragraphs (search index, empty-body refusal) reads what the post shows: text
     after a void <embed> and a plugin's fallback text count, an SVG's text does not."""
-    from newsspider.pages.base import paragraph_lines
-
     root = parse_html(
         b"<html><body><p>a<embed src=x>b</p><p>c<svg><text>t</text></svg>d</p>"
         b"<p>e<object data=x>f</object></p></body></html>"
@@ -252,3 +254,34 @@ def test_a_noscript_ends_where_a_browser_ends_it() -> None:
     assert "onerror" not in out and out.startswith("<p>a</p>") and "<p>c</p>" in out
     # an ordinary one is left to lxml (no second parse) and dropped by the serialiser
     assert body("<p>a</p><noscript><img src=x></noscript><p>b</p>") == "<p>a</p><p>b</p>"
+
+
+_REGION_CASES = [
+    "<svg><style><img src=x onerror=alert(1)>",
+    "<plaintext><p>after</p>",
+    "<noscript><noscript>x</noscript><p>after</p>",
+    "<math><mtext><table><mglyph><style><!--</style><img title='--&gt;'></table></mtext></math>",
+    "<embed src=x><p>after</p>",
+    "<object data=x><p>after</p>",
+]
+
+
+@pytest.mark.parametrize("snippet", _REGION_CASES)
+@pytest.mark.parametrize("where", ["start", "middle", "before-headline"])
+def test_the_stretch_and_the_whole_page_agree_on_hostile_markup(snippet: str, where: str) -> None:
+    """pages/region.py parses the article's stretch, the fallback the whole page: the pre-pass
+    runs on either, so both give the same Article and the same post body."""
+    case = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "seed-digital-governance"
+    url = json.loads((case / "case.json").read_text("utf-8"))["url"]
+    text = (case / "article.html").read_text("utf-8")
+    start = text.index(">", text.index('id="artibody"')) + 1
+    pos = {"start": start, "middle": text.index("</p>", start) + 4}.get(where, text.index("<h1"))
+    page = (text[:pos] + snippet + text[pos:]).encode()
+    got = []
+    for whole in (False, True):
+        try:
+            article = extract(url, page, "text/html", whole_page=whole)
+            got.append((article, post_body(article).html))
+        except NotAnArticle as exc:
+            got.append(("refused", exc.reason))
+    assert got[0] == got[1]
