@@ -95,7 +95,7 @@ _RUN_BLOCKS = ("div", "td", "font", "section", "article")
 #: text nodes of the page's body holding a string (the start of the headline)
 _TEXT_HAS = etree.XPath("//body//text()[contains(., $s)]")
 _HEADING_RANK = {"h1": 3, "h2": 2, "h3": 2, "h4": 1}
-#: containers a body block can be (what a paragraph's parent and grandparent may be)
+#: elements whose text no reader reads as the page's words
 _SILENT = frozenset({"script", "style", "noscript", "iframe", "textarea", "select", "option"})
 #: image URLs that are never an article's picture, whatever the skin: live charts, video
 #: posters, Sina's share image, 1x1 spacers (those body.py knows are left out already)
@@ -155,7 +155,8 @@ def _own_text_len(el: etree._Element) -> tuple[int, int]:
     """(characters of text, characters of link text) under ``el``, whitespace, scripts and
     styles excluded; from libxml2's text serialiser (a walk in Python costs ten times more)."""
     if not len(el):
-        return _chars(el.text or ""), 1 if el.tag == "a" else 0
+        n = _chars(el.text or "")
+        return n, n if el.tag == "a" else 0
     total = _chars(text_content(el))
     for silent in el.iter(*_SILENT):
         total -= _chars(text_content(silent))
