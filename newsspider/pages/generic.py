@@ -130,6 +130,12 @@ def _key(text: str) -> str:
     return _QUOTES.sub("", unicodedata.normalize("NFKC", text))
 
 
+def _near(key: str, og: str) -> bool:
+    """Is one of two headline keys the other with a short addition at its end?"""
+    short, long = sorted((key, og), key=len)
+    return long.startswith(short) and len(short) >= 0.8 * len(long)
+
+
 def _squeezed(text: str) -> str:
     return _WS.sub(" ", text.replace("\u3000", " ").replace("\xa0", " ")).strip()
 
@@ -280,6 +286,8 @@ class GenericPage(Page):
                     len(key) == len(page_title) or _TITLE_CUT.match(page_title, len(key))
                 ):
                     quality = 1
+                elif og and _near(key, og):
+                    quality = 1  # a heading with a tag og:title has not ("(图)"), or without one
                 else:
                     continue
                 rank = (quality, _HEADING_RANK.get(el.tag, 0), -position)

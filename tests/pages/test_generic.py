@@ -87,6 +87,11 @@ def test_headline_is_the_heading_not_its_duplicate_in_the_sticky_bar() -> None:
     assert extract(URL, page).title == "一季度铁路客运量创历史同期新高"
 
 
+def test_heading_with_a_tag_og_title_lacks() -> None:
+    a = extract(URL, new_skin(title="一季度铁路客运量创历史同期新高(图)"))
+    assert a.title == "一季度铁路客运量创历史同期新高(图)"
+
+
 def test_title_prefix_must_end_at_a_suffix_separator() -> None:
     """A heading that is only the start of the title's first part is not the headline."""
     page = new_skin(og=None, title="一季度铁路", page_title="一季度铁路客运量创历史同期新高_新浪网")
