@@ -104,6 +104,8 @@ _NOT_PICTURE_URL = re.compile(
     r"|\.sinajs\.cn/|/blank\.gif$|/c\.gif$",
     re.IGNORECASE,
 )
+#: a stock quote a browser snapshot caught in a live-price span: (price, change, change%)
+_LIVE_QUOTE = re.compile(r"\(\s*-?\d+(?:\.\d+)?,\s*-?\d+(?:\.\d+)?,\s*-?\d+(?:\.\d+)?%\)")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 #: paragraphs of Sina boilerplate a skin marks by class but whose words give them away
 _NOISE_TEXT = (
@@ -483,6 +485,17 @@ class GenericPage(Page):
              and not any(o in gap for o in p.iter()))
             for p, inside in found
         ]  # fmt: skip
+
+    def paragraphs(self) -> list[str]:
+        """The families' text rules, and without the live quotes a re-skin renamed the spans
+        of (``span#quote_JPM`` → ``(115.395, 2.79, 2.47%)``, a price, not the article's)."""
+        out = []
+        for text in super().paragraphs():
+            if "%)" in text:
+                text = _LIVE_QUOTE.sub("", text).strip()
+            if text:
+                out.append(text)
+        return out
 
     def is_noise(self, p: etree._Element, text: str | None = None) -> bool:
         if text is None:

@@ -170,6 +170,16 @@ def test_a_poster_named_by_a_player_script_is_no_picture() -> None:
     assert extract(URL, new_skin(body=body)).images == ["https://n.sinaimg.cn/news/c.jpg"]
 
 
+def test_live_quote_leaves_the_text_though_its_span_was_renamed() -> None:
+    body = (
+        f"<p>{PARAGRAPHS[0]}</p><p>　　<span class='s-1'><a href='//x'>摩根大通</a></span>"
+        "<span class='s-2'>(115.395, 2.79, 2.47%)</span>股价上涨，创下年内新高，成交量放大。</p>"
+    )
+    a = extract(URL, new_skin(body=body))
+    assert a.paragraphs[-1] == "摩根大通股价上涨，创下年内新高，成交量放大。"
+    assert "(115.395, 2.79, 2.47%)" in a.body
+
+
 def test_cms_text_markers_bound_the_text() -> None:
     body = (
         "<p>新酷产品第一时间免费试玩，快来新浪众测，体验各领域最前沿的产品吧！</p>"
