@@ -162,9 +162,10 @@ def _check_channel(settings: Any, channel: str) -> None:
     options.channels([channel], settings.get("NEWSSPIDER_CHANNELS_FILE"))
 
 
-def _writable_output(settings: Any) -> None:
-    """The output folder of a command that writes (fetch, crawl, worker): usable, or exit 2."""
-    options.writable_output(settings.get("NEWSSPIDER_OUTPUT") or "output")
+def _writable_output(settings: Any, *, deep: bool = False) -> None:
+    """The output folder of a command that writes (fetch, crawl, worker): usable, or exit 2;
+    ``deep``: a crawl's start, which also has SQLite check the index."""
+    options.writable_output(settings.get("NEWSSPIDER_OUTPUT") or "output", deep=deep)
 
 
 def _start_failure(failure: Any) -> UsageError:

@@ -114,12 +114,17 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def writable_output(path: str | Path, option: str = "--output") -> Path:
-    """An output folder a command will write into: created when missing, refused when a file
-    stands where it should be or it cannot be written (read-only, /proc, no permission)."""
+def writable_output(path: str | Path, option: str = "--output", *, deep: bool = False) -> Path:
+    """An output folder a command will write into: refused when a file stands where it should
+    be, it cannot be created or written (read-only, /proc, no permission), or its index is
+    damaged (the archive's own checks; ``deep`` adds SQLite's quick_check, for a crawl's
+    start). Nothing is created here: a refused command leaves no folder behind."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{option} {folder}: is a file, not a folder")
+    if _preflight(folder, deep=deep):
+        return folder
+    # no archive-level checks available: create it and ask the OS
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -128,7 +133,6 @@ def writable_output(path: str | Path, option: str = "--output") -> Path:
         ) from None
     if not os.access(folder, os.W_OK | os.X_OK):  # also EROFS: a read-only mount
         raise UsageError(f"{option} {folder}: cannot write into it (read-only or no permission)")
-    _preflight(folder, deep=False)
     return folder
 
 
@@ -147,13 +151,15 @@ def existing_archive(path: str | Path, option: str = "--output") -> Path:
     return folder
 
 
-def _preflight(folder: Path, *, deep: bool) -> None:
-    """The archive's own checks (damaged index, unusable state folder) where they exist."""
+def _preflight(folder: Path, *, deep: bool) -> bool:
+    """The archive's own checks (:func:`newsspider.archive.preflight.check_output`: files in
+    the way, writability probed, a damaged index); False where that module is missing."""
     try:
         from newsspider.archive.preflight import check_output
-    except ImportError:  # an archive layer without preflight checks: nothing more to ask
-        return
+    except ImportError:
+        return False
     check_output(folder, deep=deep)
+    return True
 
 
 def writable_file(path: str | Path, option: str) -> Path:

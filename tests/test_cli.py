@@ -200,7 +200,7 @@ def test_exit_status_precedence() -> None:
     ("argv", "needles"),
     [
         (["fetch", ARTICLE, "-o", "{file}"], ["{file}", "is a file"]),
-        (["fetch", ARTICLE, "-o", "/proc/x"], ["/proc/x", "cannot create"]),
+        (["fetch", ARTICLE, "-o", "/proc/x"], ["/proc/x"]),
         (["crawl", "-o", "{file}"], ["{file}", "is a file"]),
         (["crawl", "--log-level", "LOUD"], ["--log-level", "LOUD"]),
         (["fetch", ARTICLE, "--log-level", "LOUD"], ["--log-level"]),
@@ -243,7 +243,15 @@ def test_bad_values_are_one_line_and_exit_2(
     assert not (tmp_path / "out" / "_posts").exists()
 
 
-def test_relink_never_creates_a_missing_folder(tmp_path: Path) -> None:
+def test_refusals_create_no_folder(tmp_path: Path) -> None:
+    target = tmp_path / "nothing" / "out"
+    for extra, needle in (
+        (["--channel", "nosuch"], "unknown channel"),
+        (["-s", 'ITEM_PIPELINES={"nope.Missing": 300}'], "could not start"),
+    ):
+        proc = newsspider("fetch", ARTICLE, "-o", str(target), "--replay", str(SAMPLE), *extra)
+        one_line_refusal(proc, needle)
+        assert not (tmp_path / "nothing").exists()  # fmt: skip
     missing = tmp_path / "nonexistent"
     proc = newsspider("relink", "--images", "local", "-o", str(missing))
     one_line_refusal(proc, str(missing))

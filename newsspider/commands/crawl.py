@@ -91,7 +91,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     channels = options.channels(args.channel or ["china"], settings.get("NEWSSPIDER_CHANNELS_FILE"))
     if args.summary_json:
         options.writable_file(args.summary_json, "--summary-json")
-    _writable_output(settings)
+    _writable_output(settings, deep=True)
     if getattr(args, "redis", None):
         check_redis(args.redis)
     if getattr(args, "jobdir", None):
