@@ -136,8 +136,11 @@ def extract(
     try:
         return page.extract()
     except NotAnArticle as exc:
-        if exc.stat == "empty_body":  # the body found, its text unread: look inside it only
-            return _generic(exc, url, body, content_type, decoded, root, page.containers)
+        if exc.stat == "empty_body":  # the body found, its text unread: look around it only
+            # (its parent: lxml moves a 2005 font#zoom's <center> and <p>s out of the <font>)
+            near = list({id(c.getparent()): c.getparent() for c in page.containers
+                         if c.getparent() is not None}.values()) or page.containers  # fmt: skip
+            return _generic(exc, url, body, content_type, decoded, root, near)
         return _generic(exc, url, body, content_type, decoded, root)
 
 

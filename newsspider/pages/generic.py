@@ -40,6 +40,7 @@ from functools import cached_property
 
 from lxml import etree
 
+from newsspider.archive.post import strip_private_use
 from newsspider.article import Article, NotAnArticle
 from newsspider.pages.base import (
     BEIJING,
@@ -48,6 +49,7 @@ from newsspider.pages.base import (
     is_link_only,
     is_noise_block,
     legacy_doc_id,
+    parse_beijing,
     text_content,
     walk_paragraphs,
 )
@@ -106,6 +108,8 @@ _NOT_PICTURE_URL = re.compile(
 )
 #: a stock quote a browser snapshot caught in a live-price span: (price, change, change%)
 _LIVE_QUOTE = re.compile(r"\(\s*-?\d+(?:\.\d+)?,\s*-?\d+(?:\.\d+)?,\s*-?\d+(?:\.\d+)?%\)")
+#: the CMS's stamp at the top of a page it wrote out
+_CMS_PUBLISHED = re.compile(r"<!--\s*\[[\d, ]*\]?\s*published at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 #: paragraphs of Sina boilerplate a skin marks by class but whose words give them away
 _NOISE_TEXT = (
@@ -118,6 +122,10 @@ _NOISE_TEXT = (
 )
 #: paragraphs of Sina's promos that open a body (新浪众测) or close it (the app QR line)
 _NOISE_WORDS = ("快来新浪众测", "尽在新浪财经APP")
+#: what a pager line under a chapter or a long article is made of
+_NAV_LINE = re.compile(
+    r"上一篇|下一篇|上一页|下一页|上一章|下一章|上页|下页|首页|尾页|目录|返回|[\s\[\]【】()（）|｜<>《》«»]"
+)
 #: the CMS's own text markers (L3, L2): comments survive any re-skin
 _TEXT_REGIONS = (
     ("原始正文start", "原始正文end"),
@@ -297,8 +305,8 @@ class GenericPage(Page):
                     best, found = rank, el
             if found is not None:
                 break  # a heading shows it: no need to search every text of the page
-        if found is not None:
-            return found, _squeezed(text_content(found))
+        if found is not None:  # (a GBK page's odd byte can decode to a private-use character)
+            return found, _squeezed(strip_private_use(text_content(found)))
         meta = _squeezed(self.metas.get("og:title", ""))
         return None, meta
 
@@ -502,6 +510,8 @@ class GenericPage(Page):
             text = text_content(p).strip("\u3000\xa0 \t\r\n")
         if text.startswith(_NOISE_TEXT) or any(w in text for w in _NOISE_WORDS) or _is_hidden(p):
             return True
+        if text and not _NAV_LINE.sub("", text):  # [上一篇] [下一篇]: the pager, not text
+            return True
         return super().is_noise(p, text)
 
     def noise_images(self) -> set[str]:
@@ -564,12 +574,19 @@ class GenericPage(Page):
 
     def published(self) -> datetime | None:
         when = self._shown[0]
-        meta = self.created_at() or self.first_published()
+        meta = self.created_at() or self.first_published() or self._cms_published()
         if when is None:
             return meta.replace(second=0) if meta is not None else None
         if when.hour == 0 and when.minute == 0 and meta is not None and meta.date() == when.date():
             return meta.replace(second=0)
         return when
+
+    def _cms_published(self) -> datetime | None:
+        """The CMS's ``<!--[62,3,68306] published at 2005-03-31 11:37:18 …-->`` (or
+        ``<!-- [ published at … ] -->``) at the top of the page: the last time it was written
+        out, the only date some 2004 pages have (a book chapter shows none)."""
+        m = _CMS_PUBLISHED.search(self.text[:4096])
+        return parse_beijing(m.group(1)) if m else None
 
     def source(self) -> tuple[str, str]:
         _, name, link = self._shown
