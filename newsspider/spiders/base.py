@@ -212,6 +212,7 @@ class ArticleSpiderBase(scrapy.Spider):
         under) or a roll page's (entered now: see :class:`ArticleLedger`)."""
         key = self.ledger.key_for(url)
         self.ledger.begin(key)
+        reason = " ".join(reason.split())  # one line, whatever an exception's message held
         if not self.ledger.end(key, "failed", reason):
             logger.debug("failed %s again (%s): its first end stands", key, reason)
             self.crawler.stats.inc_value("newsspider/late_end")
