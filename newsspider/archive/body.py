@@ -201,6 +201,8 @@ _CSS_ACTIVE = re.compile(
     r"expression|behaviou?r|-moz-binding|binding:|javascript:|vbscript:|livescript:|@import"
     r"|progid|-o-link|mocha:"
 )
+#: what any unsafe CSS holds before decoding (a quick test for the common plain style)
+_CSS_MAYBE = re.compile(r"[(@\\&]|script|expression|behaviou?r|binding|progid|-o-link", re.I)
 _CSS_URL = re.compile(r"(?:url|image-set|-webkit-image-set|image|src)\(\s*(['\"]?)([^'\")]*)")
 _CSS_STRING_IN_SET = re.compile(r"image-set\(([^)]*)\)")
 _CSS_QUOTED = re.compile(r"['\"]([^'\"]*)['\"]")
@@ -242,6 +244,8 @@ def css_unsafe(css: str) -> bool:
     :data:`CSS_SAME_SITE`."""
     if not css:
         return False
+    if not _CSS_MAYBE.search(css):
+        return False  # nothing to decode, no function, no keyword: most styles
     probes = {css}
     if "&" in css or "\\" in css or "/*" in css:  # something to decode: every reading
         probes.add(html.unescape(css))
@@ -523,8 +527,9 @@ class _Serializer:
         else:
             w(f"<{tag}>")
         if tag in VOID:
-            # lxml may nest what follows a void tag inside it: a browser puts it after
-            self.content(el)
+            if el.text or len(el):
+                # lxml nested what follows a void tag inside it: a browser puts it after
+                self.content(el)
             return
         if tag in _RAW_TEXT:
             w(_decode_guarded(el.text or "", _style_unsafe))
