@@ -76,6 +76,42 @@ def tree_size(folder: Path) -> tuple[int, int]:
     return files, total
 
 
+def generate(site: Path, log_base: Path, n: int) -> dict[str, float]:
+    """Clean ``npm run build`` of ``site``, then a second one with ``db.json`` warm."""
+    for stale in ("public", "db.json"):
+        target = site / stale
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    build = build_command(site)
+    print(f"[{n}] generate: {' '.join(build)}", flush=True)
+    first = run(build, site, log_base.with_name(log_base.name + "-1.log"))
+    files, size = tree_size(site / "public")
+    print(f"[{n}] generate (clean): exit {first.code}, {first.wall:.1f} s wall, "
+          f"{first.cpu:.1f} s CPU, peak {first.peak_mb:.0f} MB; public/ {files} files, "
+          f"{size / 1e6:.0f} MB", flush=True)  # fmt: skip
+    second = run(build, site, log_base.with_name(log_base.name + "-2.log"))
+    print(f"[{n}] generate (warm db.json, nothing changed): exit {second.code}, "
+          f"{second.wall:.1f} s wall, {second.cpu:.1f} s CPU, peak {second.peak_mb:.0f} MB",
+          flush=True)  # fmt: skip
+    posts = sum(1 for _ in (site / "public").glob("[0-9][0-9][0-9][0-9]/*/*/*/index.html"))
+    db = (site / "db.json").stat().st_size if (site / "db.json").exists() else 0
+    return {
+        "post_pages": posts,
+        "gen_s": first.wall,
+        "gen_cpu_s": first.cpu,
+        "gen_peak_mb": first.peak_mb,
+        "gen_code": first.code,
+        "warm_s": second.wall,
+        "warm_cpu_s": second.cpu,
+        "warm_peak_mb": second.peak_mb,
+        "public_files": files,
+        "public_mb": size / 1e6,
+        "db_json_mb": db / 1e6,
+    }
+
+
 def measure(n: int, work: Path) -> dict[str, float]:
     base = work / f"n{n}"
     shutil.rmtree(base, ignore_errors=True)
@@ -97,32 +133,11 @@ def measure(n: int, work: Path) -> dict[str, float]:
     print(f"[{n}] crawl: exit {crawl.code}, {crawl.wall:.0f} s, counts {summary['counts']}",
           flush=True)  # fmt: skip
     hexo.ensure_site_modules(site)
-    build = build_command(site)
-    print(f"[{n}] generate: {' '.join(build)}", flush=True)
-    first = run(build, site, base / "generate-1.log")
-    files, size = tree_size(site / "public")
-    print(f"[{n}] generate (clean): exit {first.code}, {first.wall:.1f} s wall, "
-          f"{first.cpu:.1f} s CPU, peak {first.peak_mb:.0f} MB; public/ {files} files, "
-          f"{size / 1e6:.0f} MB", flush=True)  # fmt: skip
-    second = run(build, site, base / "generate-2.log")
-    print(f"[{n}] generate (warm db.json, nothing changed): exit {second.code}, "
-          f"{second.wall:.1f} s wall, peak {second.peak_mb:.0f} MB", flush=True)  # fmt: skip
-    posts = sum(1 for _ in (site / "public").glob("[0-9][0-9][0-9][0-9]/*/*/*/index.html"))
-    db = (site / "db.json").stat().st_size if (site / "db.json").exists() else 0
     return {
         "n": n,
         "archived": int(summary["counts"].get("archived", 0)),
-        "post_pages": posts,
         "crawl_s": crawl.wall,
-        "gen_s": first.wall,
-        "gen_cpu_s": first.cpu,
-        "gen_peak_mb": first.peak_mb,
-        "gen_code": first.code,
-        "warm_s": second.wall,
-        "warm_peak_mb": second.peak_mb,
-        "public_files": files,
-        "public_mb": size / 1e6,
-        "db_json_mb": db / 1e6,
+        **generate(site, base / "generate", n),
     }
 
 
@@ -131,7 +146,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="5000,20000", help="post counts (default 5000,20000)")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the sites built")
+    parser.add_argument("--existing", type=Path, metavar="SITE",
+                        help="only generate SITE (a site already crawled, e.g. one kept by "
+                        "--keep), clean then warm")  # fmt: skip
     args = parser.parse_args()
+    if args.existing:
+        site = args.existing.resolve()
+        n = sum(1 for _ in (site / "source" / "_posts").rglob("*.md"))
+        hexo.ensure_site_modules(site)
+        r = {"n": n, "crawl_s": float("nan"), **generate(site, site.parent / "generate", n)}
+        _table([r])
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="newsspider-site-bench-"))
     results = []
     try:
@@ -142,6 +167,10 @@ def main() -> None:
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    _table(results)
+
+
+def _table(results: list[dict[str, float]]) -> None:
     print()
     print("| posts | post pages | crawl | generate (clean) | CPU | peak RSS | generate (warm) "
           "| public/ | db.json |")  # fmt: skip
