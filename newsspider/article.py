@@ -53,7 +53,8 @@ class Article:
     original_title: str = ""
     keywords: list[str] = field(default_factory=list)
     breadcrumb: list[str] = field(default_factory=list)
-    #: template family that extracted it (F, N, K, T, L3, L2, L1, M)
+    #: template family that extracted it (F, N, K, T, L3, L2, L1, M), or ``generic`` when no
+    #: page object could and the generic extractor did (newsspider/pages/generic.py)
     family: str = ""
     #: the body container's content as the page has it; the archive's body transform
     #: (:func:`newsspider.archive.body.post_body`) makes the post body of it
