@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -202,6 +203,14 @@ def test_reskinned_articles_are_archived_as_generic_posts(reskinned: Run) -> Non
         f"failed {len(REFUSED)}"
     )
     assert reskinned.returncode == 1  # the list pages failed, and nothing else
+    # the index says which extractor made each post (a later page object can re-archive them)
+    db = sqlite3.connect(reskinned.out / ".newsspider" / "index.sqlite3")
+    try:
+        rows = db.execute("SELECT url, template FROM articles WHERE status = 'archived'").fetchall()
+    finally:
+        db.close()
+    assert {url for url, _ in rows} == {canonical_article_url(url) for url in reskinned.items}
+    assert {template for _, template in rows} == {"generic"}
 
 
 @pytest.mark.parametrize("name", REFUSED)
