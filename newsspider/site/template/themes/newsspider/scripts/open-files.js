@@ -4,11 +4,14 @@
 // Hexo 7 reads every file of source/ at once (hexo-fs calls fs.promises.readFile for all of
 // them together, and fs.promises gets no EMFILE retry from graceful-fs): an archive of 20,000
 // posts and 40,000 images stops with "EMFILE: too many open files" under any usual limit on open
-// files (1,024 on many systems; it failed here at 20,000). This lets at most LIMIT of Hexo's
-// promise-based file reads and writes run at a time, queues the rest, and retries one that
-// still finds no free descriptor; streams (image hashes and copies) already retry through
-// graceful-fs. Only the order in which files are touched changes.
+// files (1,024 on many systems; it failed here at 20,000). graceful-fs's retries do not reach
+// fs.promises, nor (on Node 20) the read streams Hexo hashes and copies every image with. This
+// lets at most LIMIT of Hexo's file reads, writes and read streams hold a descriptor at a time,
+// queues the rest, and retries one that still finds none free. Only the order in which files
+// are touched changes.
 const fs = require('fs');
+const { PassThrough } = require('stream');
+const hexoFs = require('hexo-fs');
 
 const LIMIT = 128;
 let running = 0;
@@ -50,4 +53,34 @@ for (const name of ['readFile', 'writeFile', 'appendFile', 'copyFile']) {
   };
   limited.newsspiderLimited = true;
   fs.promises[name] = limited;
+}
+
+// hexo-fs's createReadStream, as Hexo calls it (box/index.js for hashes, generator/asset.js for
+// copies): the caller gets a stream at once, and the file is opened when a slot is free
+function openStream(original, path, options, out, started) {
+  const src = original(path, options);
+  let retrying = false;
+  src.once('error', err => {
+    if (OUT_OF_FILES.has(err && err.code) && Date.now() - started < 60000) {
+      retrying = true;
+      setTimeout(() => openStream(original, path, options, out, started), 20);
+    } else {
+      out.destroy(err);
+    }
+  });
+  src.once('close', () => {
+    if (!retrying) release();
+  });
+  src.pipe(out);
+}
+
+const originalStream = hexoFs.createReadStream;
+if (typeof originalStream === 'function' && !originalStream.newsspiderLimited) {
+  const limitedStream = function (path, options) {
+    const out = new PassThrough();
+    acquire().then(() => openStream(originalStream, path, options, out, Date.now()));
+    return out;
+  };
+  limitedStream.newsspiderLimited = true;
+  hexoFs.createReadStream = limitedStream;
 }
