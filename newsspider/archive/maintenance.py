@@ -382,13 +382,35 @@ def repair(output: Path, channels: dict[str, Channel], *, now: float | None = No
     for temp in stale_temp_files(output):
         temp.unlink(missing_ok=True)
         notes.append(f"removed a temp file a killed writer left: {temp.relative_to(output)}")
-    if db_path.exists():
-        os.replace(db_path, state / f"{INDEX_NAME}.bak")
+    backup = db_path.exists()
+    for suffix in ("", "-wal", "-shm"):  # the WAL goes with its file: it holds its latest pages
+        current = state / f"{INDEX_NAME}{suffix}"
+        if backup:
+            if current.exists():
+                os.replace(current, state / f"{INDEX_NAME}.bak{suffix}")
+            else:
+                (state / f"{INDEX_NAME}.bak{suffix}").unlink(missing_ok=True)
+        else:
+            current.unlink(missing_ok=True)
+    if backup:
         notes.append(f"old index moved to {STATE_DIR}/{INDEX_NAME}.bak")
-    for suffix in ("-wal", "-shm"):
-        (state / f"{INDEX_NAME}{suffix}").unlink(missing_ok=True)
+    try:
+        _rebuild(output, rows, changed_in(output, rows, notes), fresh, journal_exists, images,
+                 channels, now, notes)  # fmt: skip
+    except BaseException:
+        # a rebuild cut short (a full disk) must not leave a partial index that the next run
+        # would trust: the old one goes back where it was, as it was
+        for suffix in ("", "-wal", "-shm"):
+            (state / f"{INDEX_NAME}{suffix}").unlink(missing_ok=True)
+            old_file = state / f"{INDEX_NAME}.bak{suffix}"
+            if backup and old_file.exists():
+                os.replace(old_file, state / f"{INDEX_NAME}{suffix}")
+        raise
+    return notes
 
-    on_disk = _post_files(output)
+
+def changed_in(output: Path, rows: dict[str, Record], notes: list[str]) -> list[Record]:
+    """Square the rows with the posts on disk (see :func:`repair`); the rows that changed."""
     changed: list[Record] = []
     for rec in rows.values():
         if not rec.path:
@@ -411,6 +433,15 @@ def repair(output: Path, channels: dict[str, Channel], *, now: float | None = No
                 rec.content_hash = digest
                 notes.append(f"changed on disk, hash taken from the file: {rec.path}")
             changed.append(rec)
+    return changed
+
+
+def _rebuild(output: Path, rows: dict[str, Record], changed: list[Record], fresh: set[str],
+             journal_exists: bool, images: dict[str, dict[str, object]],
+             channels: dict[str, Channel], now: float, notes: list[str]) -> None:  # fmt: skip
+    """Write the new index: the rows, the image rows, and the posts nobody holds, adopted."""
+    on_disk = _post_files(output)
+
     held = {rec.path for rec in rows.values() if rec.path}
     index = Index(output, rebuilding=True)
     try:
@@ -431,4 +462,3 @@ def repair(output: Path, channels: dict[str, Channel], *, now: float | None = No
             notes.append(f"adopted as imported: {path}")
     finally:
         index.close()
-    return notes

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -74,7 +75,16 @@ def _check(args: argparse.Namespace, ok: int, failed: int, usage: type[Exception
     if not args.repair:
         print(f"newsspider: index check: {len(problems)} problem(s)", file=sys.stderr)
         return failed if problems else ok
-    for note in repair(output, _channels(args)):
+    try:
+        notes = repair(output, _channels(args))
+    except (OSError, sqlite3.Error) as exc:
+        from newsspider.archive.index import fs_failure
+
+        raise usage(
+            f"index repair could not finish ({fs_failure(exc)[0]}); the index is as it was "
+            "before: make room or fix the cause, then run it again"
+        ) from None
+    for note in notes:
         print(f"repaired: {note}")
     left = check(output)
     for problem in left:
@@ -90,7 +100,13 @@ def _import(args: argparse.Namespace, ok: int, failed: int, usage: type[Exceptio
     source = Path(args.source)
     if not source.is_dir():
         raise usage(f"{source}: no such folder")
-    report = import_posts(source, Path(args.output), _channels(args))
+    try:
+        report = import_posts(source, Path(args.output), _channels(args))
+    except (OSError, sqlite3.Error) as exc:  # a full disk: every later post would fail too
+        from newsspider.archive.index import fs_failure
+
+        raise usage(f"index import stopped: {fs_failure(exc)[0]}; run it again once there is "
+                    "room (what was imported stays imported)") from None  # fmt: skip
     for src, reason in report.skipped:
         print(f"skipped: {src}: {reason}", file=sys.stderr)
     print(f"newsspider: imported {len(report.imported)}, already imported "
