@@ -301,3 +301,34 @@ def test_temp_files_of_killed_writers_are_reported_and_removed_only_when_dead(
     # its writer gone, the last one goes too
     assert run(cli("index", "check", "-o", str(out), "--repair")).returncode == 0
     assert temp_files(out) == []
+
+
+def test_repair_on_a_full_disk_puts_the_old_index_back(
+    tmpfs: Path, http_server: LocalHTTPServer
+) -> None:
+    """A rebuild the disk cuts short must not leave a partial index a crawl would trust: one
+    line, exit 2, the old index back as it was; with room again the repair completes."""
+    Site(http_server, 4, per_page=4)
+    out = tmpfs / "out"
+    assert run(command(http_server, "crawl", out)).returncode == 0
+    db = out / STATE_DIR / "index.sqlite3"
+    db.write_bytes(b"")  # damaged: empty while the journal holds 4 articles
+    filler = tmpfs / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    fixed = run(cli("index", "check", "-o", str(out), "--repair"))
+    assert fixed.returncode == 2, fixed.stdout + fixed.stderr
+    errors = [x for x in fixed.stderr.splitlines() if x.startswith("newsspider: error: ")]
+    assert len(errors) == 1 and "full" in errors[0] and "Traceback" not in fixed.stderr
+    assert db.exists() and db.stat().st_size == 0  # as it was: still refused, never trusted
+    crawl = run(default_level(command(http_server, "crawl", out)))
+    assert crawl.returncode == 2 and "--repair" in crawl.stderr
+    filler.unlink()
+    assert run(cli("index", "check", "-o", str(out), "--repair")).returncode == 0
+    assert run(cli("index", "check", "-o", str(out))).returncode == 0
+    assert len(posts(out)) == 4 and temp_files(out) == []
