@@ -427,6 +427,11 @@ def connect_readonly(output: Path) -> sqlite3.Connection:
     db_path = Path(output) / ".newsspider" / "index.sqlite3"
     if not db_path.is_file():
         raise FileNotFoundError(f"{output}: no archive index ({db_path} does not exist)")
+    from newsspider.archive.index import damaged, file_problem  # (index imports this module)
+
+    problem = file_problem(db_path)
+    if problem:  # garbage or a cut file: one line naming the repair, not SQLite's error
+        raise damaged(db_path, problem)
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone():
         if not _has_pending(db):
