@@ -422,6 +422,8 @@ class GenericPage(Page):
             ]
             if twins:
                 found = [el for el in parent if el is best or el in twins]
+        for container in found:
+            _renest_ads(container)
         return found
 
     @cached_property
@@ -649,6 +651,43 @@ def _date_in(
         if first:
             break
     return found
+
+
+#: what an in-paragraph ad slot is made of (the elements between the paragraph's opening
+#: part and the rest of its sentence)
+_AD_PARTS = frozenset({"table", "iframe", "script", "noscript", "ins", "span", "div", "center"})
+
+
+def _renest_ads(container: etree._Element) -> None:
+    """Put an in-paragraph ad slot back into its paragraph, as a browser (quirks mode) builds
+    it: a 2004 page writes ``<p>…元老<!-- 画中画 begin --><table>ad</table>…-->，还在香港时…``,
+    and lxml closes the ``<p>`` at the ``<table>``, leaving the rest of the sentence outside
+    any paragraph. Only when the paragraph ends in a comment (the slot's marker), the slot
+    holds a table or an iframe, and the sentence goes on right after it."""
+    for p in list(container.iter("p")):
+        last = p[-1] if len(p) else None
+        if last is None or last.tag is not etree.Comment or (last.tail or "").strip():
+            continue
+        if (p.tail or "").strip():
+            continue
+        run: list[etree._Element] = []
+        sibling = p.getnext()
+        while sibling is not None and len(run) < 12:
+            tag = sibling.tag
+            if isinstance(tag, str) and tag not in _AD_PARTS:
+                break
+            run.append(sibling)
+            if (sibling.tail or "").strip():
+                break
+            sibling = sibling.getnext()
+        else:
+            continue
+        if not run or not (run[-1].tail or "").strip():
+            continue
+        if not any(el.tag in ("table", "iframe") for el in run if isinstance(el.tag, str)):
+            continue
+        for el in run:
+            p.append(el)  # moves it, with its tail (the rest of the sentence)
 
 
 def _is_date_line(text: str) -> bool:

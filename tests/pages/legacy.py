@@ -156,8 +156,8 @@ HOUSE = Legacy(
 #: the real 2004 book chapter: headline ``td.title14 font b``, the author's name in the next
 #: cell, no date shown (the CMS stamp ``published at 2004-10-13 14:01:37`` is the only one;
 #: the dataset says UNKNOWN), the pager ``[上一篇] [下一篇]`` under the text (not text). An
-#: in-paragraph ad table splits the second paragraph, which lxml closes at the table: its
-#: continuation ("，还在香港时…") is a text run outside any <p> and is not read (a known gap).
+#: in-paragraph ad table sits in the second paragraph, which lxml closes at the table: the slot
+#: is put back, so that the sentence reads on ("…元老，还在香港时…"; the dataset splits it).
 REAL_BOOK = Legacy(
     url="http://book.sina.com.cn/longbook/1097399113_qiaoguanhua/41.shtml",
     html=(FIXTURES / "cwce-book-2004-10-13-qiaoguanhua-gb2312.html").read_bytes(),
