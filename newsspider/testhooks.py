@@ -11,11 +11,18 @@ images), ``post`` (after the archive pipeline saved an article).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 
 ENV = "NEWSSPIDER_TEST_CRASH"
 _passed: dict[str, int] = {}
+#: ``NEWSSPIDER_TEST_DISK_BYTES=<n>``: the archive's file writes (posts, images, journal lines)
+#: may add up to n bytes; the write that would pass it, and every write after, fails with
+#: ENOSPC, as on a full disk.
+#: TEST-ONLY: a full disk without root's tmpfs (SQLite's own writes are not counted).
+DISK_ENV = "NEWSSPIDER_TEST_DISK_BYTES"
+_disk_used = [0]
 
 
 def crash_point(name: str) -> None:
@@ -28,3 +35,14 @@ def crash_point(name: str) -> None:
     _passed[name] = _passed.get(name, 0) + 1
     if _passed[name] >= int(count or 1):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def disk_write(nbytes: int) -> None:
+    """Count ``nbytes`` about to be written; raise ENOSPC past :data:`DISK_ENV`'s budget."""
+    budget = os.environ.get(DISK_ENV)
+    if not budget:
+        return
+    if _disk_used[0] + nbytes > int(budget):
+        _disk_used[0] = int(budget)  # full stays full: a smaller write fails too
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + " (NEWSSPIDER_TEST_DISK_BYTES)")
+    _disk_used[0] += nbytes

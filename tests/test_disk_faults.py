@@ -332,3 +332,38 @@ def test_repair_on_a_full_disk_puts_the_old_index_back(
     assert run(cli("index", "check", "-o", str(out), "--repair")).returncode == 0
     assert run(cli("index", "check", "-o", str(out))).returncode == 0
     assert len(posts(out)) == 4 and temp_files(out) == []
+
+
+def test_failures_the_full_disk_refused_are_recorded_by_the_next_run(
+    tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    """A disk so full that not even a failure's row fits (simulated through the test hook, so
+    this runs without root; the tmpfs test above covers SQLite's own writes): the failures are
+    in this run's summary and kept in ``.newsspider/unrecorded.jsonl``; the next run records
+    them first, then completes the archive."""
+    n = 12
+    Site(http_server, n, per_page=6)
+    out = tmp_path / "out"
+    summary_file = tmp_path / "summary.json"
+    argv = default_level(command(http_server, "crawl", out, "--summary-json", str(summary_file)))
+    full = run(argv, NEWSSPIDER_TEST_DISK_BYTES="60000")
+    assert full.returncode == 1, full.stderr[-3000:]
+    assert "Traceback" not in full.stderr
+    s = summary(summary_file)
+    assert s["finish_reason"] == "disk-full"
+    c = s["counts"]
+    assert c["archived"] + c["failed"] == c["requested"] and c["failed"] >= 1
+    refused = [f["url"] for f in s["failures"] if f["reason"] == "disk-full"]
+    assert refused and s["stats"]["archive/unrecorded"] == len(refused)
+    kept = [json.loads(x) for x in (out / STATE_DIR / "unrecorded.jsonl").read_text().splitlines()]
+    assert sorted(e["url"] for e in kept) == sorted(refused)
+    assert {e["reason"] for e in kept} == {"disk-full"}
+    assert temp_files(out) == []
+
+    again = run(argv)
+    assert again.returncode == 0, again.stderr[-3000:]
+    s2 = summary(summary_file)
+    assert s2["stats"]["archive/unrecorded_recorded"] == len(refused)
+    assert not (out / STATE_DIR / "unrecorded.jsonl").exists()
+    assert len(posts(out)) == n and temp_files(out) == []
+    assert run(cli("index", "check", "-o", str(out))).returncode == 0

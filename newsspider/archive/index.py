@@ -26,7 +26,7 @@ from newsspider.archive.fulltext import (
     timestamp,
 )
 from newsspider.errors import ArchiveDamaged, UsageError
-from newsspider.testhooks import crash_point
+from newsspider.testhooks import crash_point, disk_write
 
 logger = logging.getLogger(__name__)
 
@@ -387,6 +387,7 @@ class Index:
         """One journal line, in one ``write(2)`` (a short write, which only a full disk gives,
         is finished or raises; the next line then starts on a line of its own)."""
         data = (b"\n" if self._torn else b"") + line.encode("utf-8") + b"\n"
+        disk_write(len(data))  # test-only: a simulated full disk
         self._torn = True
         view = memoryview(data)
         while view:
@@ -645,6 +646,7 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             fh = open(tmp, "wb")  # noqa: SIM115
         with fh:
+            disk_write(len(data))  # test-only: a simulated full disk
             fh.write(data)
             if fsync:
                 fh.flush()
