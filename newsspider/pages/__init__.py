@@ -140,7 +140,7 @@ def extract(
             # (its parent: lxml moves a 2005 font#zoom's <center> and <p>s out of the <font>)
             near = list({id(c.getparent()): c.getparent() for c in page.containers
                          if c.getparent() is not None}.values()) or page.containers  # fmt: skip
-            return _generic(exc, url, body, content_type, decoded, root, near)
+            return _generic(exc, url, body, content_type, decoded, root, near, page.containers)
         return _generic(exc, url, body, content_type, decoded, root)
 
 
@@ -165,6 +165,7 @@ def _generic(
     decoded: tuple[str, str],
     root: etree._Element,
     within: list[etree._Element] | None = None,
+    holding: list[etree._Element] | None = None,
 ) -> Article:
     """The generic extractor's article, or the refusal when it refuses too (the family's or
     the page's own reason says more than the generic one; both are given). ``refusal`` is a
@@ -176,7 +177,9 @@ def _generic(
         raise refusal  # a home or channel index URL is never an article, whatever it holds
     stat = refusal.stat if isinstance(refusal, NotAnArticle) else "unknown_template"
     try:
-        page = GenericPage(url, body, content_type, decoded=decoded, root=root, within=within)
+        page = GenericPage(
+            url, body, content_type, decoded=decoded, root=root, within=within, holding=holding
+        )
         article = page.extract()
     except NotAnArticle as generic:
         why = refusal if isinstance(refusal, NotAnArticle) else refusal()

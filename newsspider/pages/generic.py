@@ -253,12 +253,15 @@ class GenericPage(Page):
         decoded: tuple[str, str] | None = None,
         root: etree._Element | None = None,
         within: list[etree._Element] | None = None,
+        holding: list[etree._Element] | None = None,
     ) -> None:
-        """``within``: the body containers a page object found but could not read (text in
-        ``<br>`` runs, no ``<p>``): the body is looked for inside them only, never elsewhere
-        on the page (a block of teasers under an empty body is not its text)."""
+        """``within``: where to look for the body (around the containers a page object found
+        but could not read: text in ``<br>`` runs, no ``<p>``), never elsewhere on the page;
+        ``holding``: those containers, one of which the body found must be or hold (a block
+        of teasers under an empty body is not its text)."""
         super().__init__(url, body, content_type, decoded=decoded, root=root)
         self.within = within
+        self.holding = holding
 
     @classmethod
     def matches(cls, probe: object) -> bool:
@@ -406,6 +409,15 @@ class GenericPage(Page):
             raise NotAnArticle(
                 f"{self.not_found_reason}: the densest block holds too little text or mostly "
                 f"links ({FAMILY})",
+                stat="no_body",
+            )
+        if self.holding is not None and not any(
+            held is best or any(anc is best for anc in held.iterancestors())
+            for held in self.holding
+        ):
+            raise NotAnArticle(
+                f"{self.not_found_reason}: the densest block is not the page object's body "
+                f"container ({FAMILY})",
                 stat="no_body",
             )
         found = [best]

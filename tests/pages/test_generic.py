@@ -315,6 +315,21 @@ def test_a_family_refusal_keeps_its_stat_when_the_generic_extractor_refuses_too(
     assert info.value.stat == "no_body" and info.value.reason.startswith("body container")
 
 
+def test_text_beside_a_family_s_empty_body_is_not_taken_for_it() -> None:
+    """A page object found its body container and no text in it: the generic extractor may
+    read that container (2005 ``<br>`` runs), never a block of teasers beside it."""
+    teasers = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = (
+        new_skin(body="", after=f'<div class="more-2027">{teasers}</div>')
+        .replace(b"headline-2027", b"main-title")
+        .replace(b'class="content-2027"', b'class="article" id="artibody"')
+    )
+    with pytest.raises(NotAnArticle) as info:
+        extract(URL, page)
+    assert info.value.stat == "empty_body"
+    assert "not the page object's body container" in info.value.reason
+
+
 # --- half a re-skin: a family matches and loses its body -------------------------------------
 
 
