@@ -9,14 +9,17 @@ printed, the text, or the images' URLs. This page object reads only those:
 - the headline: the heading (or, on a 2005 table layout, the cell) whose text is ``og:title``,
   or the start of ``<title>`` before the site suffix (``标题|关键词_新浪财经_新浪网``);
 - the shown date: the first ``2019年09月09日 07:47`` (also ``2016年05月25日10:10``,
-  ``2005.08.26 05:39``, ``2018-12-28 19:55``) in the text between the headline and the body,
-  else ``weibo: article:create_at``, else ``article:published_time``; the source is the short
+  ``2005.08.26 05:39``, ``2018-12-28 19:55``) in the text between the headline and the body
+  (else the last one just above the headline), else ``weibo: article:create_at``, else
+  ``article:published_time``, else the CMS's ``published at`` stamp; the source is the short
   text right after that date (a link's target is its URL);
 - the body: the densest block of paragraph text (readability's and GNE's idea: every
   paragraph's own text, links excluded, counts for its parent and half for its grandparent,
   and the block's link density discounts it), with the body containers a page splits in two
-  (a 2005 ``font#zoom`` either side of an ad) joined; the CMS's own text markers
-  (``<!-- 原始正文start -->``, ``publish_helper``) bound the text when the body has them;
+  (a 2005 ``font#zoom`` either side of an ad) joined; paragraphs are ``<p>``s, else ``<div>``s
+  of text, else ``<br>``-separated runs; the CMS's own text markers (``<!-- 原始正文start -->``,
+  ``publish_helper``) bound the text when the body has them; an in-paragraph ad slot lxml
+  pushed out of its ``<p>`` is put back;
 - the images of that block, in order, minus what a skin-independent rule tells is not a
   picture of the article (1x1 spacers, hidden share images, live charts, video posters).
 
@@ -26,6 +29,9 @@ error page served with 200). Precision over recall: when unsure it refuses, and 
 then reports the family's (or the page's) own reason. The Article it returns says
 ``family = "generic"``; the body is the block it found, rendered by the same body transform as
 every family's container (:func:`newsspider.archive.body.post_body`).
+
+When a page object found its body container but no paragraph in it (``empty_body``), the
+body is looked for around that container only, and must be or hold it.
 
 Pure lxml on the tree the dispatcher already parsed; no second parse.
 """
