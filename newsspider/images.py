@@ -309,8 +309,8 @@ class ImagesPipeline(FilesPipeline):
             raise self._fail(url, exc.reason, exc.detail) from exc
         except (OSError, sqlite3.Error) as exc:
             # one line, no traceback; a full disk also stops the crawl (every later image and
-            # post would fail the same way); the post keeps the remote URL, the file and its
-            # temp file are gone, the path stays claimed for the next run
+            # post would fail the same way); the post keeps the remote URL, no temp file stays,
+            # and the path stays claimed: the next run stores the image there
             reason, stop = fs_failure(exc)
             if stop:
                 from newsspider.pipelines import stop_crawl
