@@ -170,6 +170,8 @@ def _texts(el: etree._Element) -> Iterator[tuple[str, etree._Element]]:
 
 def _chars(text: str) -> int:
     """Characters of ``text`` that are not whitespace (what a reader reads)."""
+    if text.isspace():  # most text nodes between tags: indentation
+        return 0
     return len("".join(text.split()))
 
 
@@ -372,13 +374,13 @@ class GenericPage(Page):
             own = 0
             breaks = False
             text = el.text
-            if text and len(text) >= 10:
+            if text and len(text) >= 10 and not text.isspace():
                 own += _chars(text)
             for child in el:
                 if child.tag == "br":
                     breaks = True
                 text = child.tail
-                if text and len(text) >= 10:
+                if text and len(text) >= 10 and not text.isspace():
                     own += _chars(text)
             if own < MIN_RUN:
                 continue
