@@ -367,3 +367,19 @@ def test_failures_the_full_disk_refused_are_recorded_by_the_next_run(
     assert not (out / STATE_DIR / "unrecorded.jsonl").exists()
     assert len(posts(out)) == n and temp_files(out) == []
     assert run(cli("index", "check", "-o", str(out))).returncode == 0
+
+
+def test_a_disk_full_before_the_start_is_refused_before_any_request(
+    tmpfs: Path, http_server: LocalHTTPServer
+) -> None:
+    Site(http_server, 3, per_page=4)
+    with open(tmpfs / "filler", "wb") as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    done = run(default_level(command(http_server, "crawl", tmpfs / "out")))
+    _assert_refused(done, "disk is full")
+    assert not http_server.requests

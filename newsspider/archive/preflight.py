@@ -42,6 +42,7 @@ def check_output(output: str | os.PathLike[str], *, deep: bool) -> None:
     - it exists and is a folder, or can be created: no file where it or a parent should be;
     - it is writable (probed with a real file: permissions, read-only mounts and ACLs all
       answer), and so are its ``.newsspider``, ``_posts`` and ``images`` folders if present;
+      its disk has at least :data:`MIN_FREE_BYTES` free;
     - its index, if present, is sane: an SQLite file as long as its header says, a schema this
       version knows, not empty while the journal holds articles (nor missing while it does);
       with ``deep`` (a crawl's start) also SQLite's ``quick_check``.
@@ -67,6 +68,25 @@ def check_output(output: str | os.PathLike[str], *, deep: bool) -> None:
             if folder.is_dir():
                 _probe(folder, shown)
         _check_index(path / STATE_DIR, deep=deep)
+    _check_space(existing, shown)
+
+
+#: less free space than this at the start is a full disk: nothing could be written
+MIN_FREE_BYTES = 64 * 1024
+
+
+def _check_space(folder: Path, shown: str) -> None:
+    """A disk already full before the first request: exit 2 now, rather than every article
+    failing one by one (a disk that fills up during the crawl is the crawl's ``disk-full``)."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise UsageError(
+            f"--output {shown}: the disk is full ({free // 1024} KB free); make room first"
+        )
 
 
 def _nearest_existing(path: Path) -> Path | None:
