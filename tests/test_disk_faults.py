@@ -359,6 +359,8 @@ def test_failures_the_full_disk_refused_are_recorded_by_the_next_run(
     assert sorted(e["url"] for e in kept) == sorted(refused)
     assert {e["reason"] for e in kept} == {"disk-full"}
     assert temp_files(out) == []
+    check = run(cli("index", "check", "-o", str(out)))
+    assert check.returncode == 1 and f"{len(refused)} failure(s)" in check.stdout
 
     again = run(argv)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -51,7 +51,8 @@ class Problem:
     """One disagreement between the index, the journal and the posts on disk."""
 
     #: missing | orphaned | hash | journal | pending | unreadable | damaged | search (full-text
-    #: table) | temp (a temp file its dead writer left)
+    #: table) | temp (a temp file its dead writer left) | unrecorded (failures a full disk kept
+    #: out of the index, waiting for the next crawl)
     kind: str
     path: str
     detail: str = ""
@@ -255,6 +256,12 @@ def check(output: Path) -> list[Problem]:
     for temp in stale_temp_files(output):
         where = temp.relative_to(output).as_posix()
         problems.append(Problem("temp", where, "left by a killed writer; --repair removes it"))
+    unrecorded = state / "unrecorded.jsonl"
+    if unrecorded.is_file() and unrecorded.stat().st_size:
+        count = len(unrecorded.read_bytes().splitlines())
+        problems.append(Problem("unrecorded", unrecorded.relative_to(output).as_posix(),
+                                f"{count} failure(s) a full disk kept out of the index; the "
+                                "next crawl records them"))  # fmt: skip
     damage = index_damage(output)
     if damage:
         why = f"{damage}; rebuild it with newsspider index check --repair"
