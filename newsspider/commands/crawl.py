@@ -37,6 +37,10 @@ def add_crawl_options(p: argparse.ArgumentParser, common: Callable[..., None]) -
     p.add_argument("--until", metavar="WHEN", help="skip items created after WHEN")
     p.add_argument("--refresh", action="store_true",
                    help="re-fetch archived articles and rewrite imported posts")  # fmt: skip
+    p.add_argument("--template", metavar="NAME",
+                   help="with --refresh: re-fetch only the archived articles this page object "
+                   "made (`newsspider index templates`), all of them, listed or not: e.g. "
+                   "generic, once a page object knows their skin")  # fmt: skip
     p.add_argument("--summary-json", metavar="FILE",
                    help="write the run's figures and every failed URL with its reason")  # fmt: skip
     p.add_argument("--jobdir", metavar="DIR",
@@ -82,6 +86,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from newsspider.commands.worker import check_redis, redis_settings
 
     check_window(args)
+    if getattr(args, "template", None) and not args.refresh:
+        raise UsageError("--template NAME needs --refresh (it narrows what is re-fetched)")
     settings = _settings(
         args,
         NEWSSPIDER_REFRESH=bool(args.refresh),
@@ -113,6 +119,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             since=args.since or "",
             until=args.until or "",
             refresh=args.refresh,
+            template=getattr(args, "template", None) or "",
         )
     finally:
         lock.release()

@@ -1,4 +1,4 @@
-"""``newsspider index check|import|failed``: look after the archive index under
+"""``newsspider index check|import|failed|templates``: look after the archive index under
 ``<output>/.newsspider``."""
 
 from __future__ import annotations
@@ -42,6 +42,17 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     f.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
     f.add_argument("--json", action="store_true", help="one JSON object per article")
 
+    t = sub.add_parser("templates", help="which page object made the archived posts (#18)",
+                       description="Without --template: each template (the page-object family "
+                       "that extracted the post: F, N, K, T, L3, L2, L1, M, or generic) with the "
+                       "number of archived posts it made. With --template NAME: one line per post "
+                       "it made (URL, channel, path), for example the posts the generic extractor "
+                       "made while no page object knew their skin, which `crawl --refresh "
+                       "--template generic` re-archives once one does.")  # fmt: skip
+    t.add_argument("--template", metavar="NAME", help="list the posts this template made")
+    t.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    t.add_argument("--json", action="store_true", help="one JSON object per line")
+
 
 def _channels(args: argparse.Namespace) -> Any:
     from newsspider.archive.channels import ChannelError, load_channels
@@ -58,6 +69,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     if args.index_command == "failed":
         return _failed(args, EXIT_OK, EXIT_FAILED, UsageError)
+    if args.index_command == "templates":
+        return _templates(args, EXIT_OK, UsageError)
     if args.index_command == "import":
         return _import(args, EXIT_OK, EXIT_FAILED, UsageError)
     return _check(args, EXIT_OK, EXIT_FAILED, UsageError)
@@ -136,3 +149,42 @@ def _failed(args: argparse.Namespace, ok: int, failed: int, usage: type[Exceptio
             print(f"{rec.url}\t{rec.channel}\tattempts {rec.attempts}\t{rec.reason}")
     print(f"newsspider: index failed: {len(rows)} article(s)", file=sys.stderr)
     return failed if rows else ok
+
+
+def _templates(args: argparse.Namespace, ok: int, usage: type[Exception]) -> int:
+    """``index templates``: which page object made each archived post (the index's
+    ``template``), so that posts of a skin no page object knew can be found and re-archived."""
+    import json
+    from collections import Counter
+
+    from newsspider.archive.index import STATE_DIR, Index
+
+    output = Path(args.output)
+    if not (output / STATE_DIR / "index.sqlite3").is_file():
+        raise usage(f"--output {output}: no archive index there")
+    index = Index(output)
+    try:
+        posts = [rec for rec in index.records() if rec.path and rec.status != "failed"]
+    finally:
+        index.close()
+    if args.template is None:
+        counts = Counter(rec.template for rec in posts)
+        for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            if args.json:
+                print(json.dumps({"template": name, "posts": n}, ensure_ascii=False))
+            else:
+                print(f"{name or '(not recorded)'}\t{n}")
+        print(f"newsspider: index templates: {len(posts)} post(s), {len(counts)} template(s)",
+              file=sys.stderr)  # fmt: skip
+        return ok
+    chosen = [rec for rec in posts if rec.template == args.template]
+    for rec in chosen:
+        if args.json:
+            print(json.dumps({"url": rec.url, "key": rec.key, "channel": rec.channel,
+                              "path": rec.path, "template": rec.template, "title": rec.title},
+                             ensure_ascii=False))  # fmt: skip
+        else:
+            print(f"{rec.url}\t{rec.channel}\t{rec.path}")
+    print(f"newsspider: index templates: {len(chosen)} post(s) made by {args.template}",
+          file=sys.stderr)  # fmt: skip
+    return ok

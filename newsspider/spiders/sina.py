@@ -93,6 +93,7 @@ class SinaSpider(ArticleSpiderBase):
         since: str = "",
         until: str = "",
         refresh: str | bool = False,
+        template: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -102,6 +103,8 @@ class SinaSpider(ArticleSpiderBase):
         self.since = int(parse_when(since).timestamp()) if since else None
         self.until = int(parse_when(until, end=True).timestamp()) if until else None
         self.refresh = _flag(refresh)
+        #: with refresh: re-fetch only the archived articles this page object made (#18)
+        self.template = template or ""
         self.channels: list[Channel] = []
         self.index: Index | None = None
         #: keys (doc id, else URL) requested in this run: a second channel's copy is skipped
@@ -153,6 +156,8 @@ class SinaSpider(ArticleSpiderBase):
         yield self.roll_request(0, 1)
         for request in self.failed_requests():
             yield request
+        for request in self.template_requests():
+            yield request
 
     def failed_requests(self) -> Iterator[scrapy.Request]:
         """Articles of these channels that failed in an earlier run, requested again now so that
@@ -172,6 +177,30 @@ class SinaSpider(ArticleSpiderBase):
             self.crawler.stats.inc_value("crawl/requested/retry_failed")
             known = rec.key if rec.path else None
             yield self.article_request(rec.url, rec.channel, known_key=known,
+                                       article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
+
+    def template_requests(self) -> Iterator[scrapy.Request]:
+        """``--refresh --template NAME`` (#18): every archived article of these channels that
+        NAME made (the index's ``template``), requested again whether the roll still lists it
+        or not, so that the posts the generic extractor made are re-archived by the page
+        object that now knows their skin."""
+        records = getattr(self.index, "records", None)
+        if not (self.template and self.refresh) or records is None:
+            return
+        assert self.crawler.stats is not None
+        keys = {c.key for c in self.channels}
+        for rec in list(records()):
+            if rec.template != self.template or rec.channel not in keys:
+                continue
+            if not rec.url or not rec.path or rec.status == "failed" or rec.key in self.requested:
+                continue
+            if self.limit is not None and self.articles_requested >= self.limit:
+                return
+            self.requested.add(rec.key)
+            self.articles_requested += 1
+            self.crawler.stats.inc_value("crawl/requested")
+            self.crawler.stats.inc_value("crawl/requested/template")
+            yield self.article_request(rec.url, rec.channel, known_key=rec.key,
                                        article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
 
     def closed(self, reason: str) -> None:
@@ -212,7 +241,7 @@ class SinaSpider(ArticleSpiderBase):
             return ""  # given up after that many runs (`index failed` lists it; --refresh retries)
         if rec.status not in SETTLED:
             return "retry"  # pending, failed, or marked for re-fetch by `index check --repair`
-        if self.refresh:
+        if self.refresh and (not self.template or getattr(rec, "template", "") == self.template):
             return "refresh"
         stored = rec.roll_mtime or _stamp(rec.last_archived)
         if item.mtime and stored and item.mtime > stored:

@@ -326,3 +326,72 @@ def test_legacy_pages_fail_in_their_page_object_and_the_generic_one_reads_them(k
     if legacy is REAL_BOOK:  # the in-paragraph ad slot is back in its paragraph
         assert "萧乾是这份刊物的元老，还在香港时" in "".join(article.paragraphs[1].split())
         assert re.search(r"元老<!--[^>]*-->\s*<table", article.body)
+
+
+# --- re-archiving what the generic extractor made (#18 phase 2) ------------------------------
+
+REARCHIVED = [
+    "htmlgt-news-c-2018-09-28-blacklist-video.html",
+    "htmlgt-news-s-2018-09-28-baoman.html",
+    "htmlgt-news-gat-2018-09-28-taiwan-video.html",
+]
+
+
+#: a page its page object reads in both runs: --template generic leaves its post alone
+KEPT = "htmlgt-news-c-2018-09-28-csrc-yaogang-video.html"
+
+
+def _roll_replay(directory: Path, skinned: bool) -> Path:
+    from rollreplay import ReplayBuilder, roll_body, roll_item
+
+    builder = ReplayBuilder(directory)
+    items = []
+    for n, name in enumerate([*REARCHIVED, KEPT]):
+        url = canonical_article_url(TRUTH[name]["url"])
+        raw = page_bytes(name)
+        builder.add(url, reskin(raw) if skinned and name != KEPT else raw, content_type="text/html")
+        items.append(roll_item(url, TRUTH[name]["title"], 1538130000 - n * 60))
+    builder.add_roll("china", 1, roll_body(items))
+    return builder.write()
+
+
+def _templates(out: Path, *more: str) -> list[str]:
+    listing = run_newsspider("index", "templates", "-o", str(out), *more)
+    assert listing.returncode == 0, listing.stderr
+    return listing.stdout.splitlines()
+
+
+def test_posts_the_generic_extractor_made_are_listed_and_re_archived(tmp_path: Path) -> None:
+    """The index says which extractor made each post; ``index templates`` lists them, and once
+    the page objects read the pages again (here: the original skin is served again, as a page
+    object for a new skin would read it), ``crawl --refresh --template generic`` re-archives
+    exactly those posts."""
+    out = tmp_path / "out"
+    first = run_newsspider("crawl", "--replay", str(_roll_replay(tmp_path / "r1", True)),
+                           "-o", str(out), "--images", "off", timeout=300)  # fmt: skip
+    assert first.returncode == 3, first.stderr[-2000:]  # 3 of 4 needed it: the alarm
+    n = len(REARCHIVED)
+    assert _templates(out) == [f"generic\t{n}", "N\t1"]
+    listed = _templates(out, "--template", "generic")
+    urls = {canonical_article_url(TRUTH[name]["url"]) for name in REARCHIVED}
+    assert {line.split("\t")[0] for line in listed} == urls
+    as_json = [json.loads(line) for line in _templates(out, "--template", "generic", "--json")]
+    assert {row["url"] for row in as_json} == urls and {row["template"] for row in as_json} == {
+        "generic"
+    }
+    assert [line.split("\t")[0] for line in _templates(out, "--template", "N")] == [
+        canonical_article_url(TRUTH[KEPT]["url"])
+    ]
+    assert _templates(out, "--template", "L1") == []
+
+    refused = run_newsspider("crawl", "--template", "generic", "-o", str(out))
+    assert refused.returncode == 2 and "--refresh" in refused.stderr
+
+    again = run_newsspider("crawl", "--refresh", "--template", "generic", "--replay",
+                           str(_roll_replay(tmp_path / "r2", False)), "-o", str(out),
+                           "--images", "off", timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    # exactly the generic posts were re-fetched and rewritten; the N post was not requested
+    assert f"archived 0, updated {n}, unchanged 0, failed 0" in again.stderr.splitlines()[-1]
+    assert _templates(out) == [f"N\t{n + 1}"]
+    assert len(list((out / "_posts").rglob("*.md"))) == n + 1  # rewritten in place
