@@ -89,7 +89,7 @@ class Template:
 
 
 def _templates() -> Iterator[tuple[str, str, bytes]]:
-    from newsspider.archive.urls import canonical_article_url
+    from newsspider.markup.urls import canonical_article_url
 
     for case in sorted(GOLDEN.iterdir()):
         meta = json.loads((case / "case.json").read_text("utf-8"))
@@ -549,10 +549,10 @@ _GROUPS = {
                ("newsspider/images.py", "media_downloaded"),
                ("newsspider/images.py", "item_completed")],
 }  # fmt: skip
-#: the body transform's entry points (archive/body.py): called from extraction (the images a
+#: the body transform's entry points (markup/body.py): called from extraction (the images a
 #: body shows) or from writing (the post body, relinking), wherever the code puts them
 _BODY = ("post_body", "render_bodies", "body_images", "images_in", "relink_images")
-_BODY_FILE = "newsspider/archive/body.py"
+_BODY_FILE = "newsspider/markup/body.py"
 
 
 def profile_split(path: Path) -> dict[str, float]:

@@ -57,7 +57,7 @@ class Article:
     #: page object could and the generic extractor did (newsspider/pages/generic.py)
     family: str = ""
     #: the body container's content as the page has it; the archive's body transform
-    #: (:func:`newsspider.archive.body.post_body`) makes the post body of it
+    #: (:func:`newsspider.archive.post.post_body`) makes the post body of it
     body: str = ""
     #: content images in order (not Sina's QR/promo blocks, not video posters, not in comments)
     images: list[str] = field(default_factory=list)

@@ -22,7 +22,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
 from w3lib.url import canonicalize_url, safe_url_string
 
-from newsspider.archive.urls import offsite_host
+from newsspider.markup.urls import offsite_host
 from newsspider.replay import REDIRECT_STATUSES, BodyTooLarge, RecordDir
 from newsspider.warc import ReplaySource, check_replay_source
 

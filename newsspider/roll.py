@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from newsspider.archive.urls import SINA_SUFFIXES, canonical_article_url, is_sina_host, offsite_host
+from newsspider.markup.urls import SINA_SUFFIXES, canonical_article_url, is_sina_host, offsite_host
 from newsspider.pages.base import doc_id_from_url
 
 __all__ = [

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from newsspider.archive.channels import load_channels
-from newsspider.archive.urls import canonical_article_url
+from newsspider.markup.urls import canonical_article_url
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"

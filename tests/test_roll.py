@@ -164,7 +164,7 @@ def test_offsite_host_judges_where_the_downloader_goes(url: str, offsite: str | 
     from scrapy import Request
     from scrapy.utils.httpobj import urlparse_cached
 
-    from newsspider.archive.urls import offsite_host
+    from newsspider.markup.urls import offsite_host
 
     assert offsite_host(url) == offsite
     if offsite is None:  # and Scrapy's request really goes to a Sina host
@@ -173,7 +173,7 @@ def test_offsite_host_judges_where_the_downloader_goes(url: str, offsite: str | 
 
 
 def test_canonical_article_url_is_the_url_requested() -> None:
-    from newsspider.archive.urls import canonical_article_url
+    from newsspider.markup.urls import canonical_article_url
 
     same = "https://finance.sina.com.cn/china/doc-ia.shtml"
     for spelling in ("http://finance.sina.com.cn:80/china/doc-ia.shtml?x=1#y",

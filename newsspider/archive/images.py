@@ -24,7 +24,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from newsspider.archive.index import Index, atomic_write
 from newsspider.archive.names import image_extension, image_path, url_hash
-from newsspider.archive.urls import fetch_target
+from newsspider.markup.urls import fetch_target
 
 #: Sina's image and article hosts (FORMAT.md: "Sina's image and article hosts by default")
 DEFAULT_IMAGE_HOSTS = ("*.sinaimg.cn", "*.sina.com.cn", "*.sina.cn", "*.sinajs.cn")
@@ -52,7 +52,7 @@ def host_allowed(url: str, patterns: Iterable[str]) -> bool:
     """Is ``url`` an http(s) URL on an allowed host? ``*.example.com`` allows the domain and every
     subdomain; anything else must match the host exactly. Ports are not considered."""
     # the host the downloader will really connect to (backslashes, userinfo, IDNA, percent
-    # escapes: archive/urls.py fetch_target), not what a string split of the URL says
+    # escapes: markup/urls.py fetch_target), not what a string split of the URL says
     target = fetch_target(url)
     if target is None:
         return False

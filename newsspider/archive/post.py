@@ -11,11 +11,13 @@ from functools import lru_cache
 
 import yaml
 
+from newsspider.article import Article
+from newsspider.markup.body import Body, escape_attr, render_bodies, transform_html
+
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 #: U+FFFE/U+FFFF (and the other noncharacters) cannot appear in YAML at all
 _NONCHAR = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 _WS_RUN = re.compile(r"\s+")
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
 
 
 def clean_text(s: str) -> str:
@@ -37,11 +39,6 @@ def normalize_title(title: str) -> str:
     (validation, file name, post, index row), and :func:`clean_text` walks a Chinese title
     character by character."""
     return _WS_RUN.sub(" ", clean_text(title)).strip()
-
-
-def strip_private_use(text: str) -> str:
-    """Old GBK pages decode user-defined code points to private use characters: noise."""
-    return _PRIVATE_USE.sub("", text)
 
 
 def quote_title(title: str) -> str:
@@ -127,3 +124,43 @@ def compact_body(segment: str) -> str:
             out.append(line)
         pos = end + 1
     return "\n".join(out)
+
+
+def post_body(article: Article) -> Body:
+    """The body transform (FORMAT.md BODY): the article's body containers as the post body.
+
+    Rendered from the tree the page object parsed when the article carries it (straight from
+    extraction, as in every crawl), so that the bytes are those of the page as parsed;
+    otherwise from ``article.body`` parsed again
+    (:func:`~newsspider.markup.body.transform_html`)."""
+    containers = article.containers()
+    if containers is None:
+        return transform_html(article.body, article.url)
+    return render_bodies(containers, article.url)
+
+
+_IMG_TAG = re.compile(
+    r'<!--.*?-->|<style\b.*?</style>|<img((?:\s+[^\s=>]+(?:="[^"]*")?)*)>', re.DOTALL
+)
+_SRC_ATTR = re.compile(r'(\ssrc=")([^"]*)(")')
+
+
+def relink_images(body: str, mapping: dict[str, str]) -> str:
+    """Point ``img@src`` at other URLs (local copies, or back to remote) in a rendered body.
+
+    Exact for bodies this module wrote: attribute values are always double-quoted without a raw
+    ``"`` in them, and comments and <style> are skipped, so nothing but real <img> tags changes.
+    """
+    if not mapping:
+        return body
+    escaped = {escape_attr(k): escape_attr(v) for k, v in mapping.items()}
+
+    def img(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return m.group()
+        attrs = _SRC_ATTR.sub(
+            lambda a: a.group(1) + escaped.get(a.group(2), a.group(2)) + a.group(3), m.group(1)
+        )
+        return "<img" + attrs + ">"
+
+    return _IMG_TAG.sub(img, body)

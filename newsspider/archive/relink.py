@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsspider.archive.body import relink_images
 from newsspider.archive.images import ImageTable
 from newsspider.archive.index import Index, Record, atomic_write
-from newsspider.archive.post import escape_braces, single_quote
+from newsspider.archive.post import escape_braces, relink_images, single_quote
 
 #: the two front-matter lines that hold the head image (FORMAT.md "headimg and thumbnail")
 _IMAGE_LINE = re.compile(r"^(headimg|thumbnail): '((?:[^']|'')*)'$", re.MULTILINE)

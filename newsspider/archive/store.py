@@ -7,11 +7,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsspider.archive.body import post_body, relink_images
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record, atomic_write
 from newsspider.archive.names import name_stem, original_stem, post_file_name, with_suffix
-from newsspider.archive.post import Post, normalize_title, render, rfc1123
+from newsspider.archive.post import Post, normalize_title, post_body, relink_images, render, rfc1123
 from newsspider.article import Article
 
 IMAGE_MODES = ("local", "remote", "off")

@@ -16,16 +16,16 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from newsspider.archive.body import (
+from newsspider.article import Article, NotAnArticle
+from newsspider.markup.body import (
     body_images,
     html5_prepass,
     images_in,
     inner_html,
     odd_noscript,
 )
-from newsspider.archive.post import strip_private_use
-from newsspider.archive.urls import canonical_article_url, resolve_url
-from newsspider.article import Article, NotAnArticle
+from newsspider.markup.text import strip_private_use
+from newsspider.markup.urls import canonical_article_url, resolve_url
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -162,7 +162,7 @@ def parse_html(text: str | bytes) -> etree._Element:
         raise NotAnArticle("not parseable as HTML: Document is empty", stat="unparseable")
     _check_parsed(text, root, parser)
     if next(root.iter("svg", "math", "plaintext"), None) is not None or odd_noscript(root):
-        # where lxml and a browser read different elements (archive/body.py html5_prepass);
+        # where lxml and a browser read different elements (markup/body.py html5_prepass);
         # the look costs a microsecond on a page without these names
         fixed = html5_prepass(text)
         if fixed is not text:

@@ -28,7 +28,7 @@ date, no block of text right after the headline (a channel page, a list, a video
 error page served with 200). Precision over recall: when unsure it refuses, and the dispatcher
 then reports the family's (or the page's) own reason. The Article it returns says
 ``family = "generic"``; the body is the block it found, rendered by the same body transform as
-every family's container (:func:`newsspider.archive.body.post_body`).
+every family's container (:func:`newsspider.markup.body.render_bodies`).
 
 When a page object found its body container but no paragraph in it (``empty_body``), the
 body is looked for around that container only, and must be or hold it.
@@ -46,8 +46,8 @@ from functools import cached_property
 
 from lxml import etree
 
-from newsspider.archive.post import strip_private_use
 from newsspider.article import Article, NotAnArticle
+from newsspider.markup.text import strip_private_use
 from newsspider.pages.base import (
     BEIJING,
     Page,

@@ -21,8 +21,8 @@ from functools import cached_property
 
 from lxml import etree
 
-from newsspider.archive.post import strip_private_use
 from newsspider.article import NotAnArticle
+from newsspider.markup.text import strip_private_use
 from newsspider.pages.base import (
     Page,
     Probe,

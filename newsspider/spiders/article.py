@@ -7,7 +7,7 @@ from typing import Any
 
 import scrapy
 
-from newsspider.archive.urls import canonical_article_url, offsite_host
+from newsspider.markup.urls import canonical_article_url, offsite_host
 from newsspider.pages.base import doc_id_from_url
 from newsspider.spiders.base import ArticleSpiderBase
 

@@ -17,14 +17,9 @@ from itemadapter import ItemAdapter
 from lxml import etree
 
 from newsspider import extract
-from newsspider.archive.body import (
-    _Serializer,
-    body_images,
-    images_in,
-    post_body,
-    render_bodies,
-)
+from newsspider.archive.post import post_body
 from newsspider.archive.store import Archive
+from newsspider.markup.body import _Serializer, body_images, images_in, render_bodies
 
 TESTS = Path(__file__).resolve().parents[1]
 HTML = TESTS / "fixtures" / "corpus" / "html"

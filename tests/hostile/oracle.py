@@ -21,7 +21,7 @@ either tree holds anything that runs or loads:
   ``image-set(`` to a host other than Sina's: docs/FORMAT.md), judged after CSS comments and
   escapes are decoded.
 
-It is written independently of ``newsspider/archive/body.py`` (its own lists, its own CSS
+It is written independently of ``newsspider/markup/body.py`` (its own lists, its own CSS
 reading), so that the two do not share a blind spot. html5lib costs 1–3 ms a body: tests only.
 """
 

@@ -19,7 +19,8 @@ import lxml.html
 import pytest
 
 from newsspider import Article, NotAnArticle, extract
-from newsspider.archive.body import post_body, render_bodies
+from newsspider.archive.post import post_body
+from newsspider.markup.body import render_bodies
 from newsspider.pages import FAMILIES, Probe, choose_family
 from newsspider.pages.base import (
     dataset_wrapper_url,

@@ -15,7 +15,7 @@ import pytest
 from reskin import reskin
 
 from newsspider import NotAnArticle, extract
-from newsspider.archive.body import post_body
+from newsspider.archive.post import post_body
 from newsspider.health import ExtractionHealth
 from newsspider.pages.generic import fallback_of
 

@@ -27,7 +27,7 @@ from legacy import LEGACY, REAL_BOOK
 from reskin import new_name, reskin
 
 from newsspider import NotAnArticle, extract
-from newsspider.archive.urls import canonical_article_url
+from newsspider.markup.urls import canonical_article_url
 from newsspider.pages import Probe, choose_family
 from newsspider.pages.base import decode_html, parse_html, strip_dataset_wrapper
 from newsspider.pages.generic import fallback_of

@@ -14,14 +14,9 @@ import pytest
 from lxml import etree
 
 from newsspider import NotAnArticle, extract
-from newsspider.archive.body import (
-    body_images,
-    css_unsafe,
-    html5_prepass,
-    post_body,
-    render_body,
-)
+from newsspider.archive.post import post_body
 from newsspider.article import Article
+from newsspider.markup.body import body_images, css_unsafe, html5_prepass, render_body
 from newsspider.pages.base import paragraph_lines, parse_html
 
 BASE = "https://finance.sina.com.cn/china/2021-12-02/doc-ikyamrmy6387093.shtml"

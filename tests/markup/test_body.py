@@ -5,7 +5,8 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from newsspider.archive.body import relink_images, render_body
+from newsspider.archive.post import relink_images
+from newsspider.markup.body import render_body
 
 BASE = "https://finance.sina.com.cn/china/2021-12-02/doc-ikyamrmy6387093.shtml"
 

@@ -1,4 +1,7 @@
-"""The post body: the article's body container, serialised the way the archive holds it.
+"""The body transform: an article's body container, serialised the way the archive holds it.
+
+Neutral ground (docs: the package layers): page objects call it while they still hold the parsed
+page, and the archive's writer only wraps its result, so that neither imports the other.
 
 The archive was written by RSSHub: cheerio took the container's inner HTML, re-parsed it as a
 document, removed scripts, absolutised ``img@src``/``a@href``, serialised it and decoded every
@@ -19,8 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from newsspider.archive.urls import resolve_url
-from newsspider.article import Article
+from newsspider.markup.urls import resolve_url
 
 #: elements removed with their content (their tail text stays): scripts, and the elements
 #: whose content a browser never shows as the page's text (nested browsing contexts, and the
@@ -697,8 +699,8 @@ def _after_breakout(el: etree._Element, root: etree._Element) -> bool:
 
 def inner_html(containers: list[etree._Element]) -> str:
     """The containers' content as the page has it (lxml's HTML serialisation, one after the
-    other): what :class:`~newsspider.article.Article` carries as ``body`` before the archive's
-    body transform (:func:`post_body`)."""
+    other): what :class:`~newsspider.article.Article` carries as ``body`` before the body
+    transform (:func:`transform_html`)."""
     parts: list[str] = []
     for container in containers:
         whole = etree.tostring(container, method="html", encoding=str, with_tail=False)
@@ -875,24 +877,6 @@ def _raw_end(text: AnyStr, name: str, gt: int, lit: Callable[[str], AnyStr]) -> 
     return -1 if end is None else end.start()
 
 
-def post_body(article: Article) -> Body:
-    """The body transform (FORMAT.md BODY): the article's body containers as the post body.
-
-    Rendered from the tree the page object parsed when the article carries it (straight from
-    extraction, as in every crawl), so that the bytes are those of the page as parsed;
-    otherwise from ``article.body`` parsed again (an Article built by hand, or read back from
-    JSON). The two agree where lxml's serialisation round-trips, which it does not quite for
-    links: it percent-encodes spaces and non-ASCII in ``href``/``src``, which a page's own
-    bytes may hold raw."""
-    containers = article.containers()
-    if containers is None:
-        parser = etree.HTMLParser()
-        text = html5_prepass(f"<html><body><div>{article.body}</div></body></html>")
-        root = etree.fromstring(text, parser)
-        containers = [root.find("body/div")] if root is not None else []
-    return render_bodies(containers, article.url)
-
-
 def images_in(elements: list[etree._Element], base_url: str) -> list[str]:
     """The image URLs a body would show for these elements, resolved exactly as the body
     serialiser resolves them (lazy ``data-src``, protocol-relative URLs), so that a page object
@@ -906,28 +890,14 @@ def images_in(elements: list[etree._Element], base_url: str) -> list[str]:
     return s.images
 
 
-_IMG_TAG = re.compile(
-    r'<!--.*?-->|<style\b.*?</style>|<img((?:\s+[^\s=>]+(?:="[^"]*")?)*)>', re.DOTALL
-)
-_SRC_ATTR = re.compile(r'(\ssrc=")([^"]*)(")')
-
-
-def relink_images(body: str, mapping: dict[str, str]) -> str:
-    """Point ``img@src`` at other URLs (local copies, or back to remote) in a rendered body.
-
-    Exact for bodies this module wrote: attribute values are always double-quoted without a raw
-    ``"`` in them, and comments and <style> are skipped, so nothing but real <img> tags changes.
-    """
-    if not mapping:
-        return body
-    escaped = {escape_attr(k): escape_attr(v) for k, v in mapping.items()}
-
-    def img(m: re.Match[str]) -> str:
-        if m.group(1) is None:
-            return m.group()
-        attrs = _SRC_ATTR.sub(
-            lambda a: a.group(1) + escaped.get(a.group(2), a.group(2)) + a.group(3), m.group(1)
-        )
-        return "<img" + attrs + ">"
-
-    return _IMG_TAG.sub(img, body)
+def transform_html(inner: str, base_url: str) -> Body:
+    """The body transform of HTML text (a body container's inner HTML): parsed with the
+    pre-pass as a page is, then rendered. For bodies that arrive as text (an Article built by
+    hand, or read back from JSON); a page object renders the tree it parsed instead, which
+    differs where lxml's serialisation does not round-trip (it percent-encodes spaces and
+    non-ASCII in ``href``/``src``)."""
+    parser = etree.HTMLParser()
+    text = html5_prepass(f"<html><body><div>{inner}</div></body></html>")
+    root = etree.fromstring(text, parser)
+    containers = [root.find("body/div")] if root is not None else []
+    return render_bodies(containers, base_url)
