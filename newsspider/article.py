@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 
 class NotAnArticle(ValueError):
@@ -56,8 +55,11 @@ class Article:
     #: template family that extracted it (F, N, K, T, L3, L2, L1, M), or ``generic`` when no
     #: page object could and the generic extractor did (newsspider/pages/generic.py)
     family: str = ""
-    #: the body container's content as the page has it; the archive's body transform
-    #: (:func:`newsspider.archive.post.post_body`) makes the post body of it
+    #: the post body: the body containers through the body transform
+    #: (:func:`newsspider.markup.body.render_bodies`: sanitised, links resolved, remote image
+    #: URLs), as the page object rendered it from the tree it parsed; the writer wraps it
+    #: as it is. An Article built from other HTML gets it from
+    #: :func:`newsspider.markup.body.transform_html`.
     body: str = ""
     #: content images in order (not Sina's QR/promo blocks, not video posters, not in comments)
     images: list[str] = field(default_factory=list)
@@ -80,13 +82,3 @@ class Article:
     @property
     def headimg(self) -> str:
         return self.images[0] if self.images else ""
-
-    def attach_containers(self, containers: list[Any]) -> None:
-        """Keep the parsed body containers beside the item (not a field: never exported), so
-        the body transform works on the tree the page object read instead of parsing
-        ``body`` again."""
-        self.__dict__["_containers"] = containers
-
-    def containers(self) -> list[Any] | None:
-        """The parsed body containers, when the item came straight from a page object."""
-        return self.__dict__.get("_containers")

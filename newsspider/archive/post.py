@@ -11,8 +11,7 @@ from functools import lru_cache
 
 import yaml
 
-from newsspider.article import Article
-from newsspider.markup.body import Body, escape_attr, render_bodies, transform_html
+from newsspider.markup.body import escape_attr
 
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 #: U+FFFE/U+FFFF (and the other noncharacters) cannot appear in YAML at all
@@ -124,19 +123,6 @@ def compact_body(segment: str) -> str:
             out.append(line)
         pos = end + 1
     return "\n".join(out)
-
-
-def post_body(article: Article) -> Body:
-    """The body transform (FORMAT.md BODY): the article's body containers as the post body.
-
-    Rendered from the tree the page object parsed when the article carries it (straight from
-    extraction, as in every crawl), so that the bytes are those of the page as parsed;
-    otherwise from ``article.body`` parsed again
-    (:func:`~newsspider.markup.body.transform_html`)."""
-    containers = article.containers()
-    if containers is None:
-        return transform_html(article.body, article.url)
-    return render_bodies(containers, article.url)
 
 
 _IMG_TAG = re.compile(

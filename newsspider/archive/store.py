@@ -10,7 +10,7 @@ from pathlib import Path
 from newsspider.archive.channels import Channel, load_channels
 from newsspider.archive.index import Index, Record, atomic_write
 from newsspider.archive.names import name_stem, original_stem, post_file_name, with_suffix
-from newsspider.archive.post import Post, normalize_title, post_body, relink_images, render, rfc1123
+from newsspider.archive.post import Post, normalize_title, relink_images, render, rfc1123
 from newsspider.article import Article
 
 IMAGE_MODES = ("local", "remote", "off")
@@ -94,7 +94,7 @@ class Archive:
         return self.image_prefix + rel_path
 
     def post_text(self, article: Article, channel: Channel, date: str) -> str:
-        body = post_body(article).html
+        body = article.body  # the post body, as the page object rendered it
         head = article.headimg
         if self.images == "local" and article.local_images:
             links = {u: self.local_url(p) for u, p in article.local_images.items()}

@@ -18,11 +18,11 @@ from lxml import etree
 
 from newsspider.article import Article, NotAnArticle
 from newsspider.markup.body import (
-    body_images,
+    Body,
     html5_prepass,
     images_in,
-    inner_html,
     odd_noscript,
+    render_bodies,
 )
 from newsspider.markup.text import strip_private_use
 from newsspider.markup.urls import canonical_article_url, resolve_url
@@ -630,9 +630,17 @@ class Page:
         return [self.container]
 
     @cached_property
+    def _rendered(self) -> Body:
+        """The body transform of the containers (markup/body.py): the post body's HTML and
+        the images it shows, from the tree this page parsed, so that the Article hands the
+        writer text and lists, never the tree."""
+        return render_bodies(self.containers, self.canonical_url())
+
+    @property
     def _images(self) -> tuple[list[str], list[str]]:
         """(every image the post body shows, the article's own ones), in order."""
-        return body_images(self.containers, self.canonical_url())
+        rendered = self._rendered
+        return rendered.images, rendered.content_images
 
     # --- fields, overridable per family ---
     def canonical_url(self) -> str:
@@ -808,12 +816,11 @@ class Page:
             keywords=self.keywords(),
             breadcrumb=self.breadcrumb(),
             family=self.family,
-            body=inner_html(self.containers),
+            body=self._rendered.html,
             images=images,
             body_images=shown,
             paragraphs=paragraphs,
         )
-        article.attach_containers(self.containers)
         return article
 
 

@@ -15,7 +15,6 @@ import pytest
 from reskin import reskin
 
 from newsspider import NotAnArticle, extract
-from newsspider.archive.post import post_body
 from newsspider.health import ExtractionHealth
 from newsspider.pages.generic import fallback_of
 
@@ -75,7 +74,7 @@ def test_a_new_skin_is_read_by_the_generic_extractor() -> None:
     assert a.paragraphs == PARAGRAPHS
     assert a.doc_id == "newskin0000001"
     # the post body is the block found, through the same body transform as a family's
-    body = post_body(a).html
+    body = a.body
     assert body.startswith("<p>") and all(p[:12] in body for p in PARAGRAPHS)
     assert "其他新闻" not in body and "要闻" not in body
 
@@ -340,7 +339,7 @@ def test_seed_page_without_its_body_id_is_archived_by_the_generic_extractor() ->
     assert (a.title, a.paragraphs, a.images) == (original.title, original.paragraphs,
                                                  original.images)  # fmt: skip
     assert a.published == original.published and a.source == original.source
-    assert post_body(a).html == post_body(original).html  # the same block, the same body
+    assert a.body == original.body  # the same block, the same body
 
 
 # --- the health alarm ---------------------------------------------------------------------------
