@@ -377,12 +377,23 @@ def _style_unsafe(before: str, decoded: str, rest: str) -> bool:
     return "<" in decoded
 
 
-def _not_content(el: etree._Element) -> bool:
+def _marked_not_content(el: etree._Element) -> bool:
+    if el.get("id") in _NOT_CONTENT_IDS or el.get("sax-type") is not None:
+        return True
+    cls = el.get("class")
+    return bool(cls) and not _NOT_CONTENT_CLASSES.isdisjoint(cls.split())
+
+
+def _not_content(
+    el: etree._Element, container: etree._Element | None = None, outside: bool = False
+) -> bool:
+    """Does an ancestor of ``el`` mark a boilerplate block? With ``container`` (an ancestor of
+    ``el``) the walk stops there and ``outside`` answers for the container and above: decided
+    once per body rather than once per image up to the document's root."""
     for anc in el.iterancestors():
-        if anc.get("id") in _NOT_CONTENT_IDS or anc.get("sax-type") is not None:
-            return True
-        cls = anc.get("class")
-        if cls and not _NOT_CONTENT_CLASSES.isdisjoint(cls.split()):
+        if anc is container:
+            return outside
+        if _marked_not_content(anc):
             return True
     return False
 
@@ -406,10 +417,22 @@ class _Serializer:
         # cost 50 million comparisons (seconds) in the list lookups below
         self._seen: set[str] = set()
         self._seen_content: set[str] = set()
+        #: the body container being written, when there is one, and whether it or an ancestor
+        #: marks a boilerplate block (see :func:`_not_content`)
+        self.container: etree._Element | None = None
+        self.outside = False
 
-    def attrs(self, el: etree._Element, tag: str) -> list[tuple[str, str]]:
+    def enter(self, container: etree._Element) -> None:
+        self.container = container
+        self.outside = _marked_not_content(container) or _not_content(container)
+
+    def attrs(
+        self, el: etree._Element, tag: str, items: list[tuple[str, str]] | None = None
+    ) -> list[tuple[str, str]]:
+        """The attributes written, in order; ``items`` are ``el.items()`` when the caller has
+        them already."""
         kept: list[tuple[str, str]] = []
-        for name, value in el.items():
+        for name, value in el.items() if items is None else items:
             kind = _ATTR_KINDS.get(name)
             if kind is None:
                 kind = _attr_kind(name)
@@ -454,7 +477,11 @@ class _Serializer:
             if url not in self._seen:
                 self._seen.add(url)
                 self.images.append(url)
-            if url not in self._seen_content and not _SPACER.search(url) and not _not_content(el):
+            if (
+                url not in self._seen_content
+                and not _SPACER.search(url)
+                and not _not_content(el, self.container, self.outside)
+            ):
                 self._seen_content.add(url)
                 self.content_images.append(url)
         return out
@@ -487,8 +514,9 @@ class _Serializer:
                 # <embed> inside it). _ODD: ``<scr<script>`` (an element named "scr<script")
                 # or ``<javascript:x>`` (an autolink to Markdown): the tag goes, its content stays
                 self.content(el)
-        if el.tail:
-            w(escape_text(el.tail))
+        tail = el.tail
+        if tail:
+            w(escape_text(tail))
 
     def content(self, el: etree._Element) -> None:
         if el.text:
@@ -520,9 +548,10 @@ class _Serializer:
 
     def element(self, el: etree._Element, tag: str) -> None:
         w = self.out.append
-        if el.attrib or tag == "img":
+        items = el.items()  # one call: ``el.attrib`` would build a proxy object first
+        if items or tag == "img":
             parts = ["<", tag]
-            for name, value in self.attrs(el, tag):
+            for name, value in self.attrs(el, tag, items):
                 parts.append(f' {name}="{escape_attr(value)}"' if value else " " + name)
             parts.append(">")
             w("".join(parts))
@@ -536,8 +565,9 @@ class _Serializer:
         if tag in _RAW_TEXT:
             w(_decode_guarded(el.text or "", _style_unsafe))
         else:
-            if el.text:
-                w(escape_text(el.text))
+            text = el.text
+            if text:
+                w(escape_text(text))
             for child in el:
                 self.node(child)
         w(f"</{tag}>")
@@ -619,6 +649,7 @@ def _leading(container: etree._Element) -> tuple[str, list[etree._Element]]:
 def render_body(container: etree._Element, base_url: str) -> Body:
     """The inner HTML of ``container`` as the post body (remote image URLs)."""
     s = _Serializer(base_url)
+    s.enter(container)
     text, children = _leading(container)
     if text:
         s.out.append(escape_text(text))
@@ -650,6 +681,7 @@ def body_images(containers: list[etree._Element], base_url: str) -> tuple[list[s
     the serialiser's own attribute rules, and those inside a removed element are skipped."""
     s = _Serializer(base_url)
     for container in containers:
+        s.enter(container)
         _visit_images(s, container, itself=False)
     return s.images, s.content_images
 
