@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+#: the channel an article is filed under when nobody says (``--channel``, NEWSSPIDER_CHANNEL)
+DEFAULT_CHANNEL = "china"
+
 
 class NotAnArticle(ValueError):
     """A page that must not become a post (video-only, list, error page...).
@@ -70,7 +73,7 @@ class Article:
 
     # --- filled in by the crawl, not by the page ---
     #: channel key the article was reached through (FORMAT.md channel table)
-    channel: str = "china"
+    channel: str = DEFAULT_CHANNEL
     #: roll API item times (unix seconds), when reached through the roll API
     roll_ctime: int | None = None
     roll_mtime: int | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from newsspider import options
+from newsspider.article import DEFAULT_CHANNEL
 from newsspider.errors import UsageError  # one class for every layer: exit 2
 from newsspider.options import positive_int
 
@@ -118,10 +119,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
         from newsspider.warc import check_replay_source
 
         check_replay_source(replay)  # every manifest/WARC defect: ReplayDamaged, exit 2
+        # the add-on switches off what a replay never uses (newsspider/crawl/addon.py)
         overrides["NEWSSPIDER_REPLAY_DIR"] = str(replay)
-        from newsspider.settings import replay_profile
-
-        overrides.update(replay_profile(settings))  # what a replay never uses, switched off
     if getattr(args, "record", None):
         overrides["NEWSSPIDER_RECORD_DIR"] = args.record
     if getattr(args, "overwrite_feed", None):
@@ -165,7 +164,14 @@ def _check_channel(settings: Any, channel: str) -> None:
 def _writable_output(settings: Any, *, deep: bool = False) -> None:
     """The output folder of a command that writes (fetch, crawl, worker): usable, or exit 2;
     ``deep``: a crawl's start, which also has SQLite check the index."""
-    options.writable_output(settings.get("NEWSSPIDER_OUTPUT") or "output", deep=deep)
+    options.writable_output(output_folder(settings), deep=deep)
+
+
+def output_folder(settings: Any) -> Path:
+    """NEWSSPIDER_OUTPUT (``--output``), or the archive's default folder."""
+    from newsspider.archive.store import DEFAULT_OUTPUT
+
+    return Path(settings.get("NEWSSPIDER_OUTPUT") or DEFAULT_OUTPUT)
 
 
 def _start_failure(failure: Any) -> UsageError:
@@ -270,27 +276,29 @@ def _run(settings: Any, spider: str, *, on_item: Callable[[Any], None] | None = 
 
 
 def _summary(crawler: Any) -> tuple[dict[str, int], dict[str, str]]:
-    stats = crawler.stats
-    spider = crawler.spider
-    failures: dict[str, str] = dict(getattr(spider, "failures", {}) or {})
-    counts = {
-        status: int(stats.get_value(f"archive/{status}", 0))
-        for status in ("archived", "updated", "unchanged")
-    }
-    counts["failed"] = len(failures)
-    ledger = getattr(spider, "ledger", None)
-    if ledger is not None:  # every request's one end (spiders/base.py ArticleLedger)
-        counts = ledger.counts()
-        failures = ledger.failures()
-    return counts, failures
+    """The summary line's figures and the failed URLs, from the crawl's report."""
+    report = run_report(crawler)
+    return report.figures(), report.failures()
 
 
-def _report(counts: dict[str, int], failures: dict[str, str]) -> int:
+def run_report(crawler: Any) -> Any:
+    """The crawl's :class:`~newsspider.crawl.report.RunReport` (its archive context's)."""
+    from newsspider.crawl.context import report_of
+
+    return report_of(crawler)
+
+
+def _report(counts: dict[str, int], failures: dict[str, str],
+            health: Sequence[str] = ()) -> int:  # fmt: skip
+    """Print the failed lines, the summary line and the health warnings; the exit status
+    (the health alarm over failures, failures over success)."""
     for url, reason in failures.items():
         print(f"failed: {url}: {reason}", file=sys.stderr)
     line = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"newsspider: {line}", file=sys.stderr)
-    return exit_status(failed=bool(failures))
+    for warning in health:
+        print(f"newsspider: warning: health: {warning}", file=sys.stderr)
+    return exit_status(health=bool(health), failed=bool(failures))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -298,7 +306,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     _check_channel(settings, args.channel)
     _writable_output(settings)
     crawler = _run(settings, "article", urls=" ".join(args.urls), channel=args.channel)
-    return _report(*_summary(crawler))
+    report = run_report(crawler)
+    # the health alarm too: most articles needing the generic extractor is exit 3
+    return _report(report.figures(), report.failures(), report.health)
 
 
 def _json_default(value: object) -> str:
@@ -307,9 +317,15 @@ def _json_default(value: object) -> str:
     raise TypeError(type(value).__name__)
 
 
+#: what ``extract`` switches off: it prints what the page objects make, it writes nothing
+_ARCHIVE_PIPELINES = ("newsspider.pipelines.ArticlePipeline", "newsspider.images.ImagesPipeline",
+                      "newsspider.pipelines.ArchivePipeline")  # fmt: skip
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     """Print what the page objects extract, through the same spider callback as a crawl."""
-    settings = _settings(args, ITEM_PIPELINES={})
+    # no pipeline (None disables what the add-on would install): nothing is written
+    settings = _settings(args, ITEM_PIPELINES=dict.fromkeys(_ARCHIVE_PIPELINES))
     items: list[Any] = []
     crawler = _run(settings, "article", on_item=items.append, urls=" ".join(args.urls))
     for item in items:
@@ -421,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("fetch", cmd_fetch, "archive the given article URLs now")
     p.add_argument("urls", nargs="+", metavar="URL")
-    p.add_argument("--channel", default="china", help="channel to file them under (default china)")
+    p.add_argument("--channel", default=DEFAULT_CHANNEL,
+                   help=f"channel to file them under (default {DEFAULT_CHANNEL})")  # fmt: skip
     _common(p)
 
     p = add("extract", cmd_extract, "print the fields extracted from article URLs")

@@ -42,6 +42,8 @@ from newsspider.archive.images import (
 from newsspider.archive.index import Index, fs_failure
 from newsspider.archive.names import image_path
 from newsspider.article import Article
+from newsspider.crawl.context import ArchiveContext
+from newsspider.pipelines import stop_crawl
 
 if TYPE_CHECKING:
     from typing import Self
@@ -108,6 +110,7 @@ class ImagesPipeline(FilesPipeline):
         self.max_redirects = s.getint("REDIRECT_MAX_TIMES", 20)
         self.max_per_article = s.getint("NEWSSPIDER_IMAGE_MAX_PER_ARTICLE", DEFAULT_MAX_PER_ARTICLE)
         self.fsync = s.getbool("NEWSSPIDER_FSYNC")
+        self.context = ArchiveContext.from_crawler(crawler)
         self.index: Index | None = None
         self.table: ImageTable | None = None
         #: id(item) -> the URLs requested for it, in order (results come back in that order)
@@ -115,25 +118,21 @@ class ImagesPipeline(FilesPipeline):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        s = crawler.settings
-        from newsspider.pipelines import form_for_settings, preflight  # the archive's form
-
-        preflight(crawler)  # an unusable output folder: refused before FilesPipeline makes one
-        output = s.get("NEWSSPIDER_OUTPUT") or "output"
-        if form_for_settings(output, s).form.images == "off":
+        context = ArchiveContext.from_crawler(crawler)
+        # an unusable output folder is refused (by the form's check) before FilesPipeline
+        # makes one
+        if context.form.form.images == "off":
             # no image is downloaded; no message, or Scrapy logs "Disabled ..."
             raise NotConfigured()
-        return cls(output, crawler=crawler)
+        return cls(context.output, crawler=crawler)
 
     def open_spider(self) -> None:
         super().open_spider()
-        self.index = Index.shared(self.root)  # the archive pipeline's connection too
+        self.index = self.context.index  # the crawl's one connection (the context closes it)
         self.table = ImageTable(self.index)
 
     def close_spider(self) -> None:
-        if self.index is not None:
-            self.index.close()
-            self.index = self.table = None
+        self.index = self.table = None
 
     def _table(self) -> ImageTable:
         if self.table is None:
@@ -313,8 +312,6 @@ class ImagesPipeline(FilesPipeline):
             # and the path stays claimed: the next run stores the image there
             reason, stop = fs_failure(exc)
             if stop:
-                from newsspider.pipelines import stop_crawl
-
                 stop_crawl(self.crawler, "disk-full" if reason == "disk-full" else "read-only")
             slug = "disk-full" if reason == "disk-full" else "cannot-store"
             raise self._fail(url, slug, "" if slug == reason else reason) from None

@@ -5,25 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import weakref
 from pathlib import Path
 from typing import Self
 
 from itemadapter import ItemAdapter
-from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, NotConfigured
-from scrapy.settings import Settings
+from scrapy.exceptions import DropItem
 
-from newsspider.archive.channels import ChannelError, load_channels
-from newsspider.archive.form import Resolved, record_first_write, settings_form
+from newsspider.archive.form import record_first_write
 from newsspider.archive.index import STATE_DIR, free_reserve, fs_failure, make_reserve
 from newsspider.archive.post import normalize_title
-from newsspider.archive.preflight import check_output
 from newsspider.archive.runstate import sweep_temp_files
 from newsspider.archive.store import Archive, article_key
 from newsspider.article import Article
-from newsspider.spiders.base import article_failed, article_gone, article_saved
+from newsspider.crawl.context import FETCH, ArchiveContext
+from newsspider.crawl.signals import article_failed, article_gone
 from newsspider.testhooks import crash_point
 
 logger = logging.getLogger(__name__)
@@ -31,51 +27,19 @@ logger = logging.getLogger(__name__)
 
 #: failures the index could not take when they happened (a full disk), kept here for the next run
 UNRECORDED = "unrecorded.jsonl"
-#: crawls whose output folder was checked (by whichever pipeline loaded first)
-_checked: weakref.WeakSet[Crawler] = weakref.WeakSet()
-
-
-def preflight(crawler: Crawler) -> None:
-    """Refuse an output folder that cannot take the archive, before the engine starts
-    (``archive/preflight.py``): the ``newsspider`` commands checked it already, ``scrapy
-    crawl`` and Scrapyd get the same one-line refusal here. A crawl (not a ``fetch`` of a few
-    URLs) also runs SQLite's ``quick_check`` on the index."""
-    if crawler in _checked:
-        return
-    deep = getattr(getattr(crawler, "spidercls", None), "name", "") != "article"
-    check_output(crawler.settings.get("NEWSSPIDER_OUTPUT") or "output", deep=deep)
-    _checked.add(crawler)
 
 
 def stop_crawl(crawler: Crawler, reason: str) -> None:
     """Close the spider with ``reason`` (``disk-full``): every later article would fail the
     same way. Once per crawl; what is in flight ends on its own, what is queued is not sent."""
-    if getattr(crawler, "_newsspider_stop", None) or crawler.engine is None:
+    context = ArchiveContext.from_crawler(crawler)
+    if context.stopping or crawler.engine is None:
         return
-    crawler._newsspider_stop = reason  # type: ignore[attr-defined]
+    context.stopping = reason
     from scrapy.utils.defer import deferred_from_coro
 
     logger.warning("%s: the crawl stops here; the next crawl completes what it listed", reason)
     deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
-
-
-def _spider_failure(crawler: Crawler, url: str, reason: str) -> None:
-    spider: Spider | None = crawler.spider
-    record = getattr(spider, "record_failure", None)
-    if record is not None:
-        record(url, reason)
-
-
-def form_for_settings(output: str, settings: Settings) -> Resolved:
-    """The form this crawl writes ``output`` in: ``NEWSSPIDER_IMAGES``,
-    ``NEWSSPIDER_COMPACT_BODY`` and ``NEWSSPIDER_IMAGE_URL_PREFIX`` where set, the folder's
-    recorded form elsewhere (``scrapy crawl`` and Scrapyd included)."""
-    return settings_form(
-        output,
-        settings.get("NEWSSPIDER_IMAGES"),
-        settings.get("NEWSSPIDER_COMPACT_BODY"),
-        settings.get("NEWSSPIDER_IMAGE_URL_PREFIX"),
-    )
 
 
 class ArticlePipeline:
@@ -83,11 +47,9 @@ class ArticlePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        preflight(crawler)
-        try:
-            self.channels = load_channels(crawler.settings.get("NEWSSPIDER_CHANNELS_FILE"))
-        except ChannelError as exc:
-            raise NotConfigured(str(exc)) from exc
+        self.context = ArchiveContext.from_crawler(crawler)
+        self.context.check()
+        self.channels = self.context.channels
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -110,7 +72,7 @@ class ArticlePipeline:
             problem = f"unknown channel {item.channel!r}"
         if problem:
             self.crawler.stats.inc_value("article/dropped")
-            _spider_failure(self.crawler, url, problem)
+            self.context.report.fail(url, problem)
             raise DropItem(f"{url}: {problem}")
         return item
 
@@ -120,25 +82,23 @@ class ArchivePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        s = crawler.settings
+        self.context = context = ArchiveContext.from_crawler(crawler)
         # the archive's recorded form, unless an option says otherwise (a contradicting option
         # is refused: archive/form.py); recorded at the first post when there is none yet
-        output = s.get("NEWSSPIDER_OUTPUT") or "output"
-        preflight(crawler)
-        resolved = form_for_settings(output, s)
+        resolved = context.form
         self.form, self._form_recorded = resolved.form, resolved.recorded
         #: url -> the failure the index could not take (a full disk); recorded at the close if
         #: it can be by then, else by the next run (``.newsspider/unrecorded.jsonl``)
         self.unrecorded: dict[str, dict[str, str]] = {}
         self.archive = Archive(
-            output,
-            channels=load_channels(s.get("NEWSSPIDER_CHANNELS_FILE")),
+            context.output,
+            channels=context.channels,
             images=self.form.images,
             image_prefix=self.form.image_prefix,
             compact=self.form.compact,
-            fsync=s.getbool("NEWSSPIDER_FSYNC"),
-            refresh=s.getbool("NEWSSPIDER_REFRESH"),
-            shared_index=True,  # with the spider's lookups and the images pipeline
+            fsync=crawler.settings.getbool("NEWSSPIDER_FSYNC"),
+            refresh=context.refresh,  # the spider's ``-a refresh=1`` too
+            index=context.index,  # the crawl's one connection: the spider's lookups see ours
         )
         # the spider reports a 404 on a re-fetch; marking it goes through this one writer
         crawler.signals.connect(self._article_gone, signal=article_gone)
@@ -149,11 +109,8 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        # ``scrapy crawl sina -a refresh=1`` sets it on the spider rather than in the settings
-        if getattr(self.crawler.spider, "refresh", False):
-            self.archive.refresh = True
         self._record_earlier_failures()
-        if getattr(self.crawler.spider, "name", "") != "article":
+        if self.context.role != FETCH:
             # room to record the failures a full disk would cause (given back at the close)
             make_reserve(self.archive.index.state)
             # a crawl's start: temp files of writers that were killed (a fetch still running
@@ -281,14 +238,13 @@ class ArchivePipeline:
                 reason = f"cannot write post: {reason}"
             self.crawler.stats.inc_value("archive/write_error")
             self.crawler.stats.inc_value(f"archive/write_error/{fs_failure(exc)[0][:40]}")
-            _spider_failure(self.crawler, item.url, reason)
+            self.context.report.fail(item.url, reason)
             self._note_failed(article_key(item), item.url, item.channel, reason, item.doc_id)
             if stop:
                 stop_crawl(self.crawler, "disk-full" if reason == "disk-full" else "read-only")
             raise DropItem(f"{item.url}: {reason}", log_level="DEBUG") from None
         self.crawler.stats.inc_value(f"archive/{saved.status}")
-        # the article's end in the spider's ledger (spiders/base.py ArticleLedger)
-        self.crawler.signals.send_catch_log(article_saved, item=item, status=saved.status)
+        self.context.report.saved(item.url, saved.status)  # the article's end
         crash_point("post")  # test-only: a kill right after a post and its row are written
         logger.info("%s %s -> %s", saved.status, item.url, saved.path)
         return item

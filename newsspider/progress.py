@@ -15,6 +15,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet.task import LoopingCall
 
+from newsspider.crawl.context import ArchiveContext
+
 
 def progress_line(stats: dict[str, Any], failed: int) -> str:
     """One line of the figures a user watches: pages read and what happened to articles."""
@@ -38,6 +40,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.interval = interval
         self.task = LoopingCall(self.draw)
+        self.report = ArchiveContext.from_crawler(crawler).report
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -61,7 +64,7 @@ class Progress:
 
     def draw(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        failed = len(getattr(self.crawler.spider, "failures", {}) or {})
+        failed = self.report.failed
         # \r back to the line start, \x1b[K clears what a longer previous line left
         self.stream.write("\r" + progress_line(stats, failed) + "\x1b[K")
         self.stream.flush()

@@ -1,9 +1,8 @@
 """Scrapy settings for newsspider: one place, a short reason each. Override with ``-s`` or the
 ``newsspider`` command's options."""
 
-from typing import Any
-
-from newsspider import useragent
+from newsspider.article import DEFAULT_CHANNEL
+from newsspider.crawl import useragent
 
 BOT_NAME = "newsspider"
 SPIDER_MODULES = ["newsspider.spiders"]
@@ -11,10 +10,9 @@ NEWSPIDER_MODULE = "newsspider.spiders"
 
 # --- politeness for live crawls (replayed requests skip delays and throttling) ---
 # An honest User-Agent: the project, its version, and (NEWSSPIDER_CONTACT) how to reach the person
-# running it, e.g. -s NEWSSPIDER_CONTACT=me@example.org (newsspider/useragent.py adds it)
+# running it, e.g. -s NEWSSPIDER_CONTACT=me@example.org (the add-on adds it)
 USER_AGENT = useragent.default()
 NEWSSPIDER_CONTACT = None
-ADDONS = {"newsspider.useragent.ContactAddon": 0}
 ROBOTSTXT_OBEY = True  # Sina's robots.txt allows article pages; we honour it anyway
 AUTOTHROTTLE_ENABLED = True  # back off when Sina slows down
 AUTOTHROTTLE_START_DELAY = 1.0
@@ -44,46 +42,13 @@ REFERER_ENABLED = True  # image requests set the article page as Referer themsel
 # -O x.json/.csv/.xml: Chinese as Chinese, not \uXXXX escapes (Scrapy's default for JSON)
 FEED_EXPORT_ENCODING = "utf-8"
 
-# --- the pipeline: validate -> images -> archive, with gaps for users' own steps ---
-ITEM_PIPELINES = {
-    "newsspider.pipelines.ArticlePipeline": 100,
-    "newsspider.images.ImagesPipeline": 300,
-    "newsspider.pipelines.ArchivePipeline": 800,
-}
-
-DOWNLOADER_MIDDLEWARES = {
-    # Scrapy's robots.txt check, fixed for requests that wait on the fetch (newsspider/robots.py)
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "newsspider.robots.RobotsTxtMiddleware": 100,
-    # Scrapy's retries, plus a bounded wait for a 429/503's Retry-After (newsspider/retry.py)
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "newsspider.retry.RetryAfterMiddleware": 550,
-    # Scrapy's redirects and meta refreshes, with every article hop kept on Sina's hosts and
-    # loops failed with a reason (newsspider/middlewares.py, SameSite*)
-    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
-    "newsspider.middlewares.SameSiteRedirectMiddleware": 600,
-    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "newsspider.middlewares.SameSiteMetaRefreshMiddleware": 580,
-    # replay answers after robots.txt, UA and stats have seen the request, before the download
-    # slots (no delays) and the HTTP cache: see REPLAY_MIDDLEWARE_ORDER
-    "newsspider.middlewares.ReplayDownloaderMiddleware": 875,
-    # record after decompression, so saved bodies are the served bytes decoded (REPLAY.md)
-    "newsspider.middlewares.RecordDownloaderMiddleware": 585,
-    # WARC sees responses as received: above redirects (600) and decompression (590); see
-    # newsspider.warc.WARC_RECORD_MIDDLEWARE_ORDER
-    "newsspider.warc.WarcRecordDownloaderMiddleware": 605,
-}
-
-# the live progress line (inactive unless NEWSSPIDER_PROGRESS is set)
-EXTENSIONS = {"newsspider.progress.Progress": 500}
-
-# with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the feeder);
-# inactive otherwise (newsspider/spiders/worker.py)
-SPIDER_MIDDLEWARES = {"newsspider.spiders.worker.FeedMiddleware": 50}
+# --- what a newsspider crawl is: its pipelines, middlewares, extensions, the replay profile,
+# the output folder's checks and lock (newsspider/crawl/addon.py installs them) ---
+ADDONS = {"newsspider.crawl.addon.Newsspider": 0}
 
 # --- newsspider's own settings ---
 NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
-NEWSSPIDER_CHANNEL = "china"  # channel a fetched URL is filed under
+NEWSSPIDER_CHANNEL = DEFAULT_CHANNEL  # channel a fetched URL is filed under
 NEWSSPIDER_CHANNELS_FILE = None  # a user's YAML file adding channels to the shipped table
 # The archive's form (three settings below): None = not given, so the folder's recorded form
 # (<output>/.newsspider/form.json) applies; defaults local, "/", original (archive/form.py)
@@ -104,6 +69,10 @@ NEWSSPIDER_REFRESH = False  # re-fetch archived articles and rewrite imported po
 NEWSSPIDER_RETRY_AFTER_MAX = 60  # longest Retry-After waited for; longer: give up until next run
 NEWSSPIDER_MAX_ATTEMPTS = 5  # runs that retry an article recorded as failed before giving it up
 NEWSSPIDER_PROGRESS = False  # a live progress line on stderr (the crawl command sets it on a TTY)
+# the summary file: the run's figures, failures with reasons and health verdict, as JSON (what
+# `--summary-json` sets; `scrapy crawl` and Scrapyd have no exit status: read it here)
+NEWSSPIDER_SUMMARY_JSON = None
+NEWSSPIDER_COMMAND = None  # what started the crawl, for a second crawl the lock refuses
 # --- several machines through Redis (`crawl --redis URL` feeds, `worker --redis URL` archives) ---
 NEWSSPIDER_REDIS_URL = None  # redis://host:6379/0; unset: a single-machine crawl
 NEWSSPIDER_REDIS_PREFIX = "newsspider"  # key prefix: several clusters can share one server
@@ -112,38 +81,3 @@ NEWSSPIDER_REDIS_POLL = 1.0  # seconds between a worker's looks at the queue and
 NEWSSPIDER_EXIT_WHEN_IDLE = 0  # a worker exits after this many idle seconds (0: runs until stopped)
 
 LOG_LEVEL = "INFO"
-
-
-#: What a replayed crawl (``--replay``) does not need, switched off by the ``newsspider`` command
-#: (:func:`replay_profile`): answers come from disk at once, so there is no connection to time
-#: out, authenticate, proxy or throttle, no Referer worth computing (images set theirs) and no
-#: depth or URL length to police; each of these costs a call per request or per response.
-REPLAY_DISABLED_DOWNLOADER_MIDDLEWARES = (
-    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware",  # our spiders set no domains
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
-    "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware",
-    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware",
-)
-# RefererMiddleware stays: without it Scrapy's redirect middlewares warn on every run
-REPLAY_DISABLED_SPIDER_MIDDLEWARES = (
-    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware",
-    "scrapy.spidermiddlewares.depth.DepthMiddleware",
-    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware",
-)
-
-
-def replay_profile(settings: Any) -> dict[str, Any]:
-    """The settings a replayed crawl runs with on top of ``settings``: the components above
-    off, AutoThrottle off (replayed requests never reach a download slot), no memory or log
-    statistics timers. Live crawls are not touched; ``-s`` still overrides any of it."""
-    downloader = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
-    downloader.update(dict.fromkeys(REPLAY_DISABLED_DOWNLOADER_MIDDLEWARES))
-    spider = dict(settings.getdict("SPIDER_MIDDLEWARES"))
-    spider.update(dict.fromkeys(REPLAY_DISABLED_SPIDER_MIDDLEWARES))
-    return {
-        "DOWNLOADER_MIDDLEWARES": downloader,
-        "SPIDER_MIDDLEWARES": spider,
-        "AUTOTHROTTLE_ENABLED": False,
-        "MEMUSAGE_ENABLED": False,
-        "LOGSTATS_INTERVAL": 0,
-    }

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import yaml
 
+from newsspider.article import DEFAULT_CHANNEL
+
+__all__ = ["DEFAULT_AUTHOR", "DEFAULT_CHANNEL", "Channel", "ChannelError", "load_channels"]
+
 DEFAULT_AUTHOR = "新浪财经"
-DEFAULT_CHANNEL = "china"
 
 
 class ChannelError(ValueError):

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from newsspider.archive.fulltext import (
     FLUSH_EVERY,
@@ -167,10 +167,11 @@ class Record:
 
 
 class Index:
-    """Thin, synchronous SQLite access; one connection per process."""
-
-    #: open shared indexes by state folder (:meth:`shared`)
-    _open: ClassVar[dict[Path, Index]] = {}
+    """Thin, synchronous SQLite access. A crawl opens one (its archive context's) and shares
+    it between its spider and pipelines: with a connection each, every write by one of them
+    made the others drop their page cache and read the pages again (SQLite cannot tell its own
+    process's writes from another's). They all run on the reactor thread, one statement at a
+    time, so one connection serves them all."""
 
     def __init__(self, output: Path, *, rebuilding: bool = False) -> None:
         """Open (or create) the index of ``output``, refusing one that cannot be trusted.
@@ -181,9 +182,6 @@ class Index:
         write every article a second time); it raises :class:`ArchiveDamaged` naming ``index
         check --repair``. ``rebuilding`` (that repair itself) skips the last check.
         """
-        #: holders of this connection (:meth:`shared`); :meth:`close` closes at the last
-        self._users = 1
-        self._shared_key: Path | None = None
         self.state = Path(output) / STATE_DIR
         self.state.mkdir(parents=True, exist_ok=True)
         self.db_path = self.state / INDEX_NAME
@@ -278,31 +276,7 @@ class Index:
             self.db.execute("ROLLBACK")
             raise
 
-    @classmethod
-    def shared(cls, output: str | Path) -> Index:
-        """The one open index of ``output`` in this process, opened on first use; each holder
-        calls :meth:`close` once. A crawl's spider (lookups), images pipeline and archive
-        pipeline share it: with a connection each, every write by one of them made the others
-        drop their page cache and read the pages again (SQLite cannot tell its own process's
-        writes from another's), and took the file locks once more per statement. They all run
-        on the reactor thread, one statement at a time, so one connection serves them all.
-        """
-        key = (Path(output) / STATE_DIR).resolve()
-        index = cls._open.get(key)
-        if index is not None:
-            index._users += 1
-            return index
-        index = cls(Path(output))
-        index._shared_key = key
-        cls._open[key] = index
-        return index
-
     def close(self) -> None:
-        self._users -= 1
-        if self._users > 0:
-            return
-        if self._shared_key is not None and self._open.get(self._shared_key) is self:
-            del self._open[self._shared_key]
         try:
             self.flush()
         finally:

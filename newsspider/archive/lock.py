@@ -31,14 +31,15 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from newsspider.archive.index import STATE_DIR
+from newsspider.errors import UsageError
 
 LOCK_NAME = "crawl.lock"
 #: environment variable carrying the descriptor number of a lock the parent already holds
 INHERIT_ENV = "NEWSSPIDER_LOCK_FD"
 
 
-class LockBusy(Exception):
-    """Another live process crawls into this output folder."""
+class LockBusy(UsageError):
+    """Another live process crawls into this output folder (nothing can be done: exit 2)."""
 
     def __init__(self, path: Path, holder: dict[str, object]) -> None:
         self.path = path

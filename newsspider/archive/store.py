@@ -14,6 +14,8 @@ from newsspider.archive.post import Post, normalize_title, relink_images, render
 from newsspider.article import Article
 
 IMAGE_MODES = ("local", "remote", "off")
+#: the output folder when none is named (NEWSSPIDER_OUTPUT, --output): said here only
+DEFAULT_OUTPUT = "output"
 
 
 class UnsafePostPath(OSError):
@@ -60,10 +62,10 @@ class Archive:
         compact: bool = False,
         fsync: bool = False,
         refresh: bool = False,
-        shared_index: bool = False,
+        index: Index | None = None,
     ) -> None:
-        """``shared_index``: use the process's shared connection (:meth:`Index.shared`), as a
-        crawl's components do, rather than one of its own."""
+        """``index``: a connection the caller owns and closes (a crawl's one connection,
+        shared with its spider and images pipeline), rather than one of the archive's own."""
         if images not in IMAGE_MODES:
             raise ValueError(f"images must be one of {', '.join(IMAGE_MODES)}, not {images!r}")
         self.root = Path(output)
@@ -75,11 +77,13 @@ class Archive:
         self.fsync = fsync
         #: rewrite imported posts too (otherwise their original bytes are kept)
         self.refresh = refresh
-        self.index = Index.shared(self.root) if shared_index else Index(self.root)
+        self._owns_index = index is None
+        self.index = Index(self.root) if index is None else index
         self._posts_base: Path | None = None
 
     def close(self) -> None:
-        self.index.close()
+        if self._owns_index:
+            self.index.close()
 
     def channel(self, key: str) -> Channel:
         try:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from newsspider.options import positive_int
-
-#: stats worth keeping in ``--summary-json`` (the rest is Scrapy's housekeeping)
-_SUMMARY_STATS = ("roll/", "crawl/", "archive/", "article/", "replay/", "newsspider/", "images/",
-                  "downloader/request_count", "downloader/response_count",
-                  "downloader/response_status_count/", "finish_reason")  # fmt: skip
 
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
@@ -74,14 +68,15 @@ def check_window(args: argparse.Namespace) -> None:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from newsspider import options
+    from newsspider.archive.channels import DEFAULT_CHANNEL
     from newsspider.cli import (
         EXIT_HEALTH,
         UsageError,
         _report,
         _run,
         _settings,
-        _summary,
         _writable_output,
+        run_report,
     )
     from newsspider.commands.worker import check_redis, redis_settings
 
@@ -92,75 +87,42 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         args,
         NEWSSPIDER_REFRESH=bool(args.refresh),
         NEWSSPIDER_PROGRESS=sys.stderr.isatty(),
+        NEWSSPIDER_COMMAND="newsspider crawl",  # named to a second crawl the lock refuses
         **redis_settings(args),
     )
-    channels = options.channels(args.channel or ["china"], settings.get("NEWSSPIDER_CHANNELS_FILE"))
+    channels = options.channels(args.channel or [DEFAULT_CHANNEL],
+                                settings.get("NEWSSPIDER_CHANNELS_FILE"))  # fmt: skip
     if args.summary_json:
         options.writable_file(args.summary_json, "--summary-json")
+        settings.set("NEWSSPIDER_SUMMARY_JSON", args.summary_json, priority="cmdline")
     _writable_output(settings, deep=True)
     if getattr(args, "redis", None):
         check_redis(args.redis)
     if getattr(args, "jobdir", None):
         settings.set("JOBDIR", args.jobdir, priority="cmdline")
-    from newsspider.archive.lock import LockBusy, OutputLock
-
-    lock = OutputLock(settings.get("NEWSSPIDER_OUTPUT") or "output", "newsspider crawl")
-    try:
-        lock.acquire()  # before anything is written: a second crawl here refuses, exit 2
-    except LockBusy as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        crawler = _run(
-            settings,
-            "sina",
-            channel=",".join(channels),
-            pages=args.pages,
-            limit=args.limit,
-            since=args.since or "",
-            until=args.until or "",
-            refresh=args.refresh,
-            template=getattr(args, "template", None) or "",
-        )
-    finally:
-        lock.release()
-    counts, failures = _summary(crawler)
-    spider = crawler.spider
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    skipped = sum(int(stats.get(k, 0)) for k in (
-        "crawl/skipped_archived", "crawl/skipped_duplicate", "crawl/skipped_until",
-        # listed and queued but never sent: the crawl stopped first (spiders/base.py ledger)
-        "crawl/skipped_stopped"))  # fmt: skip
-    extra = {
-        "adopted": int(stats.get("archive/adopted", 0)),
-        "gone": int(stats.get("archive/gone", 0)),
-        "skipped": skipped,
-        "requested": int(getattr(spider, "articles_requested", 0)),
-        "pages": int(getattr(spider, "pages_read", 0)),
-    }
-    counts.update({k: v for k, v in extra.items() if v or k in ("skipped", "pages")})
-    finish_reason = str(stats.get("finish_reason", ""))
-    health: list[str] = list(getattr(spider, "health_warnings", []) or [])
+    # the add-on's guard checks the folder and takes its lock (a busy one: exit 2), the archive
+    # context writes --summary-json: as for `scrapy crawl` and Scrapyd
+    crawler = _run(
+        settings,
+        "sina",
+        channel=",".join(channels),
+        pages=args.pages,
+        limit=args.limit,
+        since=args.since or "",
+        until=args.until or "",
+        refresh=args.refresh,
+        template=getattr(args, "template", None) or "",
+    )
+    report = run_report(crawler)
+    finish_reason = report.finish_reason
     if getattr(args, "jobdir", None) and finish_reason == "finished":
         _clear_jobdir(args.jobdir)
-    if args.summary_json:
-        summary = {
-            "channels": channels,
-            "finish_reason": finish_reason,
-            "health": health,
-            "counts": {**counts, **extra},
-            "stopped": dict(getattr(spider, "stop_reasons", {}) or {}),
-            "failures": [{"url": u, "reason": r} for u, r in failures.items()],
-            "stats": {k: v for k, v in sorted(stats.items()) if k.startswith(_SUMMARY_STATS)},
-        }
-        Path(args.summary_json).write_text(
-            json.dumps(summary, ensure_ascii=False, indent=1, default=str) + "\n", "utf-8"
-        )
-    code = _report(counts, failures)
+    code = _report(report.figures(), report.failures())
     if finish_reason and finish_reason != "finished":
         resume = f"run again with --jobdir {args.jobdir}" if getattr(args, "jobdir", None) else (
             "the next crawl completes what it listed")  # fmt: skip
         print(f"newsspider: crawl stopped before the end ({finish_reason}); {resume}",
               file=sys.stderr)  # fmt: skip
-    for warning in health:
+    for warning in report.health:
         print(f"newsspider: warning: health: {warning}", file=sys.stderr)
-    return EXIT_HEALTH if health else code  # precedence: 3 over 1 over 0
+    return EXIT_HEALTH if report.health else code  # precedence: 3 over 1 over 0

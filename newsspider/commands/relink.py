@@ -48,7 +48,7 @@ def cmd_relink(args: argparse.Namespace) -> int:
     from newsspider import options
     from newsspider.archive.form import compact_archive, infer_form, read_form, record_form
     from newsspider.archive.relink import relink_archive
-    from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError, _settings
+    from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError, _settings, output_folder
 
     if not args.images and not args.compact_body:
         raise UsageError("relink: give --images local|remote|off, --compact-body, or both")
@@ -56,7 +56,7 @@ def cmd_relink(args: argparse.Namespace) -> int:
     args.compact_body = False  # the conversion, not a crawl option for _settings
     settings = _settings(args)
     # an archive to relink must exist: a typo must not leave an empty folder behind
-    output = options.existing_archive(settings.get("NEWSSPIDER_OUTPUT") or "output")
+    output = options.existing_archive(output_folder(settings))
     configured = settings.get("NEWSSPIDER_IMAGE_URL_PREFIX")
     if configured:
         try:

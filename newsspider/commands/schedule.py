@@ -105,6 +105,7 @@ def round_argv(argv: list[str]) -> list[str]:
 def _validate(args: argparse.Namespace) -> Any:
     """What ``crawl`` would refuse, refused before the first round (exit 2, nothing started)."""
     from newsspider import options
+    from newsspider.article import DEFAULT_CHANNEL
     from newsspider.cli import UsageError, _settings, _writable_output
 
     if args.every is None and args.rounds is None:
@@ -112,7 +113,7 @@ def _validate(args: argparse.Namespace) -> Any:
                          "(N rounds back to back), or both")  # fmt: skip
     check_window(args)
     settings = _settings(args)
-    options.channels(args.channel or ["china"], settings.get("NEWSSPIDER_CHANNELS_FILE"))
+    options.channels(args.channel or [DEFAULT_CHANNEL], settings.get("NEWSSPIDER_CHANNELS_FILE"))
     if args.summary_json:
         options.writable_file(args.summary_json, "--summary-json")
     _writable_output(settings)
@@ -210,10 +211,10 @@ class Scheduler:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from newsspider.archive.index import STATE_DIR
     from newsspider.archive.lock import INHERIT_ENV, LockBusy, OutputLock
-    from newsspider.cli import UsageError
+    from newsspider.cli import UsageError, output_folder
 
     settings = _validate(args)
-    output = Path(settings.get("NEWSSPIDER_OUTPUT") or "output")
+    output = output_folder(settings)
     argv = round_argv(list(getattr(args, "argv", None) or sys.argv[1:]))
     summary = Path(args.summary_json) if args.summary_json else output / STATE_DIR / "round.json"
     if not args.summary_json:

@@ -7,6 +7,7 @@ from typing import Any
 
 import scrapy
 
+from newsspider.crawl.context import FETCH
 from newsspider.markup.urls import canonical_article_url, offsite_host
 from newsspider.pages.base import doc_id_from_url
 from newsspider.spiders.base import ArticleSpiderBase
@@ -14,6 +15,7 @@ from newsspider.spiders.base import ArticleSpiderBase
 
 class ArticleSpider(ArticleSpiderBase):
     name = "article"
+    archive_role = FETCH
 
     def __init__(self, url: str = "", urls: str = "", channel: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
@@ -27,26 +27,15 @@ from twisted.python.failure import Failure
 
 from newsspider.archive.post import normalize_title
 from newsspider.article import Article, NotAnArticle
-from newsspider.health import ExtractionHealth
+from newsspider.crawl.context import WORKER, ArchiveContext
+from newsspider.crawl.report import ArticleLedger, RunReport
+from newsspider.crawl.signals import article_failed, article_gone
 from newsspider.middlewares import SAME_SITE_META, HopRefused
 from newsspider.pages import extract
 from newsspider.pages.base import vet_dates
 from newsspider.pages.generic import fallback_of
 
 logger = logging.getLogger(__name__)
-
-#: Signal sent with ``key``, ``url``, ``reason`` when an archived article answers 404 on a
-#: re-fetch; the archive pipeline (the one writer of the index) marks it ``gone``.
-article_gone = object()
-#: Signal sent with ``key``, ``url``, ``channel``, ``reason``, ``doc_id`` when a crawled article
-#: still failed after its retries; the archive pipeline records it ``failed`` in the index.
-article_failed = object()
-#: Signal sent by the archive pipeline with ``item`` and ``status`` (archived, updated,
-#: unchanged, adopted) once its post is on disk: the article's end in the ledger.
-article_saved = object()
-
-#: the ends an article request can have (exit-status.md): exactly one each
-END_STATES = ("archived", "updated", "unchanged", "failed")
 
 try:  # Scrapy >= 2.14 wraps Twisted's download errors in its own
     from scrapy.exceptions import (
@@ -119,124 +108,52 @@ def with_retries(reason: str, meta: dict[str, Any]) -> str:
     return f"{reason} (after {retries} retr{'y' if retries == 1 else 'ies'})" if retries else reason
 
 
-class ArticleLedger:
-    """Every article request of a run and its one end: archived, updated, unchanged or failed.
-
-    Why a ledger: a request can be lost in many places (a redirect loop the duplicate filter
-    swallows, a pipeline that raises, a crawl closed with requests still queued), and each
-    place must not need its own bookkeeping. Requests are entered when the spider makes them;
-    ends arrive from the callbacks, errbacks, pipelines and Scrapy's signals, and the first end
-    of a request is its end (later ones are counted under ``newsspider/late_end`` and
-    ignored). When the spider closes, :meth:`close` gives every request still open an end, so
-    that ``archived + updated + unchanged + failed == requested`` holds in every summary.
-
-    A roll page that could not be read is a failed request too: it is entered and failed at
-    once (``requested`` and ``failed`` both count it; its articles were never known).
-    """
-
-    def __init__(self) -> None:
-        #: key (the URL as requested) -> (state, reason) once ended, None while open
-        self.entries: dict[str, tuple[str, str] | None] = {}
-        #: article URL as extracted (after in-site redirects) -> the request's key
-        self.aliases: dict[str, str] = {}
-        #: keys whose request (or a redirect of it) reached the downloader
-        self.sent: set[str] = set()
-        #: keys withdrawn at close: made but never sent (the crawl stopped first)
-        self.withdrawn: list[str] = []
-        self.late_ends = 0
-
-    def begin(self, key: str) -> None:
-        self.entries.setdefault(key, None)
-
-    def key_for(self, url: str) -> str:
-        return url if url in self.entries else self.aliases.get(url, url)
-
-    def end(self, key: str, state: str, reason: str = "") -> bool:
-        """Record ``key``'s end; False (and nothing changes) when it already had one."""
-        assert state in END_STATES, state
-        if self.entries.get(key) is not None:
-            self.late_ends += 1
-            return False
-        self.entries[key] = (state, reason)
-        return True
-
-    def open_keys(self) -> list[str]:
-        return [key for key, end in self.entries.items() if end is None]
-
-    @property
-    def requested(self) -> int:
-        return len(self.entries)
-
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(END_STATES, 0)
-        for end in self.entries.values():
-            if end is not None:
-                counts[end[0]] += 1
-        return counts
-
-    def failures(self) -> dict[str, str]:
-        return {k: e[1] for k, e in self.entries.items() if e is not None and e[0] == "failed"}
-
-
 class ArticleSpiderBase(scrapy.Spider):
-    """Turns article responses into :class:`Article` items; gives every request one end."""
+    """Turns article responses into :class:`Article` items; gives every request one end.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: URL -> reason, for the per-URL lines and the summary (the ledger's failed ends)
-        self.failures: dict[str, str] = {}
-        #: every article request and its end (see :class:`ArticleLedger`)
-        self.ledger = ArticleLedger()
-        #: what extraction made of the article pages, per channel (the health check's input)
-        self.extraction = ExtractionHealth()
+    The run's figures go into the crawl's report (``self.report``, the archive context's), not
+    into attributes of the spider: whoever started the crawl reads them from the crawler."""
+
+    #: what this spider's run is to the output folder (newsspider.crawl.context)
+    archive_role: ClassVar[str] = WORKER
+    context: ArchiveContext
+    report: RunReport
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # made after Spider.from_crawler connected the spider's close: the context's own close
+        # (the report's verdict, the index) runs after the spider's
+        spider.context = ArchiveContext.from_crawler(crawler)
+        spider.report = spider.context.report
         for handler, signal in (
-            (spider._article_saved, article_saved),
             (spider._item_scraped, signals.item_scraped),
             (spider._item_dropped, signals.item_dropped),
             (spider._item_error, signals.item_error),
             (spider._spider_error, signals.spider_error),
             (spider._request_dropped, signals.request_dropped),
             (spider._request_sent, signals.request_reached_downloader),
-            (spider._close_ledger, signals.spider_closed),
         ):
             crawler.signals.connect(handler, signal=signal)
         return spider
 
+    @property
+    def ledger(self) -> ArticleLedger:
+        return self.report.ledger
+
     # --- the ledger's inputs ---
     def record_failure(self, url: str, reason: str, stat: str = "failed") -> None:
-        """A failed request: an article's (by its requested URL or the URL it was extracted
-        under) or a roll page's (entered now: see :class:`ArticleLedger`)."""
-        key = self.ledger.key_for(url)
-        self.ledger.begin(key)
-        reason = " ".join(reason.split())  # one line, whatever an exception's message held
-        if not self.ledger.end(key, "failed", reason):
-            logger.debug("failed %s again (%s): its first end stands", key, reason)
-            self.crawler.stats.inc_value("newsspider/late_end")
-            return
-        self.failures[key] = reason
-        self.crawler.stats.inc_value(f"newsspider/{stat}")
-        logger.warning("failed %s: %s", key, reason)
+        """A failed request (see :meth:`RunReport.fail`)."""
+        self.report.fail(url, reason, stat)
 
     def record_end(self, url: str, state: str) -> None:
         """An article that ended archived, updated or unchanged."""
-        key = self.ledger.key_for(url)
-        self.ledger.begin(key)
-        if not self.ledger.end(key, state):
-            self.crawler.stats.inc_value("newsspider/late_end")
+        self.report.end(url, state)
 
     def _response_key(self, item: Any, response: Response | None) -> str:
         meta = getattr(response, "meta", None) or {}
         url = meta.get("article_url") or getattr(item, "url", "") or getattr(response, "url", "")
         return self.ledger.key_for(str(url))
-
-    def _article_saved(self, item: Any, status: str) -> None:
-        state = "unchanged" if status == "adopted" else status
-        if state in END_STATES:
-            self.record_end(self.ledger.key_for(getattr(item, "url", "")), state)
 
     def _item_scraped(self, item: Any, response: Response | None = None) -> None:
         # through every pipeline; without an archive pipeline (extract) it counts as archived
@@ -283,34 +200,6 @@ class ArticleSpiderBase(scrapy.Spider):
         if key:
             self.ledger.sent.add(str(key))
 
-    def _close_ledger(self, reason: str = "") -> None:
-        """Every request still open gets its end: one sent to the network but never answered
-        (the crawl stopped under it) fails; one never sent (still queued when CLOSESPIDER_*,
-        Ctrl-C or an engine stop ended the crawl) is withdrawn: not requested, counted apart
-        (``crawl/skipped_stopped``), and the next crawl lists it again."""
-        stats = self.crawler.stats
-        if self.settings.get("NEWSSPIDER_REDIS_URL") and self.name != "worker":
-            return  # a cluster's feeder: its article requests went to Redis, not to the network
-        for key in self.ledger.open_keys():
-            if key in self.ledger.sent:
-                why = f"the crawl stopped ({reason or 'closed'}) before its answer was processed"
-                self.record_failure(key, why)
-            elif reason in ("", "finished"):
-                # a finished crawl sends everything it queued: this one was filtered on the way
-                # (a spider middleware, a request_scheduled handler) without a signal
-                self.record_failure(key, "never sent: filtered out before the download")
-            else:
-                del self.ledger.entries[key]
-                self.ledger.withdrawn.append(key)
-                if stats is not None:
-                    stats.inc_value("crawl/skipped_stopped")
-        if stats is not None:
-            for state, n in self.ledger.counts().items():
-                stats.set_value(f"articles/{state}", n)
-            stats.set_value("articles/requested", self.ledger.requested)
-        if hasattr(self, "articles_requested"):  # the crawl's summary reads it
-            self.articles_requested = self.ledger.requested
-
     def article_request(self, url: str, channel: str, **meta: Any) -> scrapy.Request:
         """An article request, entered in the ledger; it must stay on Sina at every hop
         (:class:`newsspider.middlewares.SameSiteRedirectMiddleware`)."""
@@ -340,13 +229,13 @@ class ArticleSpiderBase(scrapy.Spider):
             article = extract(response.url, response.body, content_type)
         except NotAnArticle as exc:
             self.crawler.stats.inc_value(f"article/{exc.stat}")
-            self.extraction.page(channel, exc.stat)
+            self.report.extraction.page(channel, exc.stat)
             url = response.meta.get("article_url", response.url)
             self.article_failure(response.meta, url, str(exc))
             return
         url = response.meta.get("article_url", response.url)
         lost = fallback_of(article)  # #18: the generic extractor made it, after this refusal
-        self.extraction.page(channel, None, family=article.family, lost=lost)
+        self.report.extraction.page(channel, None, family=article.family, lost=lost)
         if lost is not None:
             self.crawler.stats.inc_value(f"article/generic_after/{lost}")
             logger.warning("%s: no page object read it (%s); the generic extractor did", url, lost)

@@ -30,12 +30,14 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from newsspider.archive.channels import Channel, load_channels
+from newsspider.archive.channels import DEFAULT_CHANNEL, Channel, load_channels
 from newsspider.archive.index import Index, Record
 from newsspider.archive.runstate import COMPLETE, STOPPED, RunState, sweep_temp_files
+from newsspider.crawl.context import CRAWL
 from newsspider.middlewares import SAME_SITE_META
 from newsspider.roll import RollError, RollItem, parse_roll, parse_when
 from newsspider.spiders.base import (
@@ -84,6 +86,7 @@ def _stamp(rfc1123: str) -> int | None:
 
 class SinaSpider(ArticleSpiderBase):
     name = "sina"
+    archive_role = CRAWL
 
     def __init__(
         self,
@@ -110,27 +113,29 @@ class SinaSpider(ArticleSpiderBase):
         #: keys (doc id, else URL) requested in this run: a second channel's copy is skipped
         self.requested: set[str] = set()
         self.articles_requested = 0
-        self.pages_read = 0
-        #: channel key -> why its pagination ended, for the summary
-        self.stop_reasons: dict[str, str] = {}
         self._limit_hit = False
         self.run_state: RunState | None = None
         #: channel -> oldest ctime an interrupted run had listed: no incremental stop above it
         self.floors: dict[str, int] = {}
-        #: the health check's verdict, filled when the spider closes
-        self.health_warnings: list[str] = []
         self.max_attempts = 5
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # ``-a refresh=1`` or NEWSSPIDER_REFRESH: the archive rewrites imported posts too
+        spider.refresh = spider.context.refresh = spider.refresh or spider.context.refresh
+        return spider
 
     # --- set-up ---
     async def start(self) -> AsyncIterator[scrapy.Request]:
         table = load_channels(self.settings.get("NEWSSPIDER_CHANNELS_FILE"))
-        keys = self.channel_keys or [self.settings.get("NEWSSPIDER_CHANNEL", "china")]
+        keys = self.channel_keys or [self.settings.get("NEWSSPIDER_CHANNEL") or DEFAULT_CHANNEL]
         unknown = [k for k in keys if k not in table]
         if unknown:
             raise ValueError(f"unknown channel(s) {', '.join(unknown)} (known: {', '.join(table)})")
         self.channels = [table[k] for k in dict.fromkeys(keys)]
-        self.refresh = self.refresh or self.settings.getbool("NEWSSPIDER_REFRESH")
-        output = self.settings.get("NEWSSPIDER_OUTPUT", "output")
+        self.report.channels = [c.key for c in self.channels]
+        output = self.context.output
         self.max_attempts = self.settings.getint("NEWSSPIDER_MAX_ATTEMPTS", 5)
         if self.settings.get("NEWSSPIDER_REDIS_URL"):
             # a cluster's feeder: what is archived is known to Redis, not to this folder
@@ -139,7 +144,7 @@ class SinaSpider(ArticleSpiderBase):
             shared = SharedState.from_settings(self.settings)
             self.index = shared.index()  # type: ignore[assignment]
         else:
-            self.index = Index.shared(output)  # the pipelines' connection too
+            self.index = self.context.index  # the pipelines' connection too
         self.run_state = RunState(output)
         self.floors = self.run_state.begin(
             [c.key for c in self.channels],
@@ -204,16 +209,9 @@ class SinaSpider(ArticleSpiderBase):
                                        article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
 
     def closed(self, reason: str) -> None:
-        self.health_warnings = self.extraction.warnings()
-        for warning in self.health_warnings:
-            logger.warning("health: %s", warning)
-        note = self.extraction.generic_note()  # #18: said whatever the share
-        if note:
-            logger.warning("health: %s", note)
+        # the index is the crawl's (closed by the archive context, after the pipelines)
         if self.run_state is not None:
             self.run_state.finish(COMPLETE if reason == "finished" else STOPPED, reason)
-        if self.index is not None:
-            self.index.close()
 
     def roll_request(self, channel_no: int, page: int) -> scrapy.Request:
         channel = self.channels[channel_no]
@@ -253,12 +251,12 @@ class SinaSpider(ArticleSpiderBase):
         channel = self.channels[channel_no]
         stats = self.crawler.stats
         assert stats is not None
-        self.pages_read += 1
+        self.report.pages_read += 1
         stats.inc_value("roll/pages")
         try:
             roll = parse_roll(response.body)
         except RollError as exc:
-            self.extraction.roll_page(channel.key, 0)
+            self.report.extraction.roll_page(channel.key, 0)
             stats.inc_value(f"roll/error/{exc.stat}")
             self.record_failure(response.url, f"roll API: {exc.reason}", stat="roll_failed")
             yield from self.end_channel(channel_no, f"page {page}: unusable roll answer")
@@ -266,7 +264,7 @@ class SinaSpider(ArticleSpiderBase):
         for stat, message in roll.problems:
             stats.inc_value(f"roll/bad_item/{stat}")
             logger.warning("roll %s page %d: skipped an item: %s", channel.key, page, message)
-        self.extraction.roll_page(channel.key, roll.raw_count)
+        self.report.extraction.roll_page(channel.key, roll.raw_count)
         ctimes = [item.ctime for item in roll.items if item.ctime]
         oldest = min(ctimes) if ctimes else None
         floor = self.floors.get(channel.key)
@@ -349,7 +347,7 @@ class SinaSpider(ArticleSpiderBase):
     def end_channel(self, channel_no: int, reason: str) -> Iterator[scrapy.Request]:
         """Record why this channel ended and start the next one (unless the limit is reached)."""
         key = self.channels[channel_no].key
-        self.stop_reasons[key] = reason
+        self.report.stop_reasons[key] = reason
         if self.run_state is not None:
             self.run_state.channel_ended(key, reason)
         logger.info("roll %s: stopped at %s", key, reason)
@@ -363,7 +361,7 @@ class SinaSpider(ArticleSpiderBase):
         if network_reason(failure) is None:
             # a list page that answered (an HTTP error, a refused redirect) and listed nothing;
             # a network outage says nothing about Sina's pages and rings no health alarm
-            self.extraction.roll_page(self.channels[request.meta["channel_no"]].key, 0)
+            self.report.extraction.roll_page(self.channels[request.meta["channel_no"]].key, 0)
         else:
             self.crawler.stats.inc_value("roll/error/network")
         reason = with_retries(failure_reason(failure), request.meta)

@@ -15,7 +15,7 @@ import pytest
 from reskin import reskin
 
 from newsspider import NotAnArticle, extract
-from newsspider.health import ExtractionHealth
+from newsspider.crawl.health import ExtractionHealth
 from newsspider.pages.generic import fallback_of
 
 TESTS = Path(__file__).resolve().parents[1]

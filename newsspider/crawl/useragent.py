@@ -2,9 +2,9 @@
 
 A site operator who sees the crawler in their logs should be able to tell what it is and whom
 to ask; the project has no web page to point at, so the contact is the user's own
-(``NEWSSPIDER_CONTACT``: an e-mail address or a URL). It is added by a Scrapy add-on because an
-add-on runs after every setting (``-s`` included) is known and before the crawl reads
-``USER_AGENT``; a ``USER_AGENT`` set by the user is left alone.
+(``NEWSSPIDER_CONTACT``: an e-mail address or a URL). It is added by the project's Scrapy add-on
+(:mod:`newsspider.crawl.addon`) because an add-on runs after every setting (``-s`` included) is
+known and before the crawl reads ``USER_AGENT``; a ``USER_AGENT`` set by the user is left alone.
 """
 
 from __future__ import annotations
@@ -39,13 +39,9 @@ def with_contact(contact: str) -> str:
     return f"{PRODUCT}/{package_version()} ({COMMENT}; +{value})"
 
 
-class ContactAddon:
-    """Adds ``NEWSSPIDER_CONTACT`` to the project's User-Agent (``ADDONS`` in settings.py)."""
-
-    def update_settings(self, settings: Any) -> None:
-        contact = (settings.get("NEWSSPIDER_CONTACT") or "").strip()
-        if not contact or settings.get("USER_AGENT") != default():
-            return  # no contact given, or the user chose the whole User-Agent
-        settings.set(
-            "USER_AGENT", with_contact(contact), priority=settings.getpriority("USER_AGENT")
-        )
+def add_contact(settings: Any) -> None:
+    """``NEWSSPIDER_CONTACT`` into the project's User-Agent (called by the add-on)."""
+    contact = (settings.get("NEWSSPIDER_CONTACT") or "").strip()
+    if not contact or settings.get("USER_AGENT") != default():
+        return  # no contact given, or the user chose the whole User-Agent
+    settings.set("USER_AGENT", with_contact(contact), priority=settings.getpriority("USER_AGENT"))

@@ -1,0 +1,147 @@
+"""One archive context per crawler: what the spider, the pipelines and the extensions share.
+
+A crawl writes one output folder through one index connection, in one form (images, prefix,
+compact body), and ends with one report. Each of those is decided here, once, when a
+component first asks (:meth:`ArchiveContext.from_crawler` caches the context on the crawler),
+instead of by each component from the settings with its own default: the spider's lookups and
+the pipelines' writes see the same rows through the same connection, and whoever started the
+crawl reads the report from the crawler afterwards (:func:`report_of`).
+
+Opening the archive (:meth:`ArchiveContext.open`) is the crawl's preflight: a folder that
+cannot take the archive, a damaged index or a form the options contradict is refused with one
+line (:class:`~newsspider.errors.UsageError`) before the engine starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+
+from newsspider.archive.channels import Channel, ChannelError, load_channels
+from newsspider.archive.form import Resolved, settings_form
+from newsspider.archive.index import Index
+from newsspider.archive.preflight import check_output
+from newsspider.archive.store import DEFAULT_OUTPUT
+from newsspider.crawl.report import RunReport
+from newsspider.errors import UsageError
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+#: a spider's ``archive_role``: what its run is to the output folder
+FETCH = "fetch"  # a few URLs beside anything else: no lock, a quick index check
+CRAWL = "crawl"  # the folder's one crawl: locked, deep-checked, killed writers' temp files swept
+WORKER = "worker"  # one of a cluster's workers: deep-checked and swept, the cluster coordinates
+
+_ATTRIBUTE = "_newsspider_context"
+
+
+class ArchiveContext:
+    """The output folder, its index, its form and the run's report, for one crawler."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.settings = settings
+        #: NEWSSPIDER_OUTPUT, read once
+        self.output = Path(settings.get("NEWSSPIDER_OUTPUT") or DEFAULT_OUTPUT)
+        self.role: str = getattr(crawler.spidercls, "archive_role", WORKER)
+        #: rewrite imported posts too (NEWSSPIDER_REFRESH, or the spider's ``refresh``)
+        self.refresh = settings.getbool("NEWSSPIDER_REFRESH")
+        self.report = RunReport(lambda: getattr(crawler, "_stats", None))
+        #: why the crawl is being stopped early (``disk-full``), once
+        self.stopping = ""
+        self._index: Index | None = None
+        self._form: Resolved | None = None
+        self._channels: dict[str, Channel] | None = None
+        self._checked = False
+        crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveContext:
+        """The crawler's context, made on first use."""
+        context: ArchiveContext | None = crawler.__dict__.get(_ATTRIBUTE)
+        if context is None:
+            context = cls(crawler)
+            setattr(crawler, _ATTRIBUTE, context)
+        return context
+
+    # --- decided once ---
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The channel table: the shipped one plus NEWSSPIDER_CHANNELS_FILE."""
+        if self._channels is None:
+            try:
+                self._channels = load_channels(self.settings.get("NEWSSPIDER_CHANNELS_FILE"))
+            except ChannelError as exc:
+                raise UsageError(str(exc)) from None
+        return self._channels
+
+    @property
+    def form(self) -> Resolved:
+        """The form this crawl writes in: NEWSSPIDER_IMAGES, NEWSSPIDER_COMPACT_BODY and
+        NEWSSPIDER_IMAGE_URL_PREFIX where set, the folder's recorded form elsewhere (a
+        contradicting setting is refused: ``archive/form.py``)."""
+        if self._form is None:
+            self.check()
+            s = self.settings
+            self._form = settings_form(
+                self.output,
+                s.get("NEWSSPIDER_IMAGES"),
+                s.get("NEWSSPIDER_COMPACT_BODY"),
+                s.get("NEWSSPIDER_IMAGE_URL_PREFIX"),
+            )
+        return self._form
+
+    @property
+    def index(self) -> Index:
+        """The crawl's one index connection, opened on first use, closed when the crawl
+        closes (after the pipelines)."""
+        if self._index is None:
+            self.check()
+            self._index = Index(self.output)
+        return self._index
+
+    def check(self) -> None:
+        """Refuse an output folder that cannot take the archive, once per crawl
+        (``archive/preflight.py``); a crawl (not a ``fetch`` of a few URLs) also has SQLite
+        check the index."""
+        if not self._checked:
+            check_output(self.output, deep=self.role != FETCH)
+            self._checked = True
+
+    def open(self) -> None:
+        """Everything a crawl's start can refuse, in one place: the folder, the index, the
+        channel table and the form. Raises :class:`UsageError` with one line."""
+        self.check()
+        _ = self.channels, self.form
+
+    # --- the end ---
+    def _spider_closed(self, spider: Any, reason: str) -> None:
+        # after the spider's own close (its handler was connected first) and the pipelines'
+        sends = not (self.settings.get("NEWSSPIDER_REDIS_URL") and self.role != WORKER)
+        self.report.close(reason, sends_articles=sends)
+        summary = self.settings.get("NEWSSPIDER_SUMMARY_JSON")
+        try:
+            if summary:
+                try:
+                    self.report.write(summary)
+                except OSError as exc:
+                    logger.error("summary file %s not written: %s", summary, exc)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._index is not None:
+            index, self._index = self._index, None
+            index.close()
+
+
+def report_of(crawler: Crawler) -> RunReport:
+    """The report of a crawl (whoever started it reads it from the crawler afterwards)."""
+    return ArchiveContext.from_crawler(crawler).report
