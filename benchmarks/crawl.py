@@ -544,10 +544,10 @@ def crawl_cmd(replay: Path, output: Path, pages: int, summary: Path,
 #: cProfile groups: (label, functions whose cumulative time is that group's), minus nested ones
 _GROUPS = {
     "extraction": [("newsspider/pages/__init__.py", "extract")],
-    "writing": [("newsspider/pipelines.py", "process_item")],
-    "images": [("newsspider/images.py", "get_media_requests"),
-               ("newsspider/images.py", "media_downloaded"),
-               ("newsspider/images.py", "item_completed")],
+    "writing": [("newsspider/crawl/pipelines.py", "process_item")],
+    "images": [("newsspider/crawl/images.py", "get_media_requests"),
+               ("newsspider/crawl/images.py", "media_downloaded"),
+               ("newsspider/crawl/images.py", "item_completed")],
 }  # fmt: skip
 #: the body transform's entry points (markup/body.py): called from extraction (the images a
 #: body shows) or from writing (the post body, relinking), wherever the code puts them

@@ -52,8 +52,8 @@ def exit_status(*, health: bool = False, failed: bool = False) -> int:
 _PER_REQUEST_LOGGERS = (
     "scrapy.downloadermiddlewares.retry",
     "scrapy.downloadermiddlewares.robotstxt",
-    "newsspider.robots",
-    "newsspider.retry",
+    "newsspider.crawl.robots",
+    "newsspider.crawl.retry",
 )
 _TRACEBACK = "Traceback (most recent call last)"
 
@@ -116,7 +116,7 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
                 f"--replay {replay}: neither a .warc/.warc.gz file nor a directory with a "
                 "MANIFEST.tsv (see docs/REPLAY.md)"
             )
-        from newsspider.warc import check_replay_source
+        from newsspider.archive.warc import check_replay_source
 
         check_replay_source(replay)  # every manifest/WARC defect: ReplayDamaged, exit 2
         # the add-on switches off what a replay never uses (newsspider/crawl/addon.py)
@@ -318,8 +318,11 @@ def _json_default(value: object) -> str:
 
 
 #: what ``extract`` switches off: it prints what the page objects make, it writes nothing
-_ARCHIVE_PIPELINES = ("newsspider.pipelines.ArticlePipeline", "newsspider.images.ImagesPipeline",
-                      "newsspider.pipelines.ArchivePipeline")  # fmt: skip
+_ARCHIVE_PIPELINES = (
+    "newsspider.crawl.pipelines.ArticlePipeline",
+    "newsspider.crawl.images.ImagesPipeline",
+    "newsspider.crawl.pipelines.ArchivePipeline",
+)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ def image_prefix(text: str) -> str:
 def when(name: str, text: str | None, *, end: bool = False) -> datetime | None:
     """``--since``/``--until`` WHEN (ISO date or date-time, Beijing time unless it has an
     offset); ``end`` reads a bare date as its last second (``--until``)."""
-    from newsspider.roll import parse_when
+    from newsspider.crawl.roll import parse_when
 
     if not text:
         return None

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import Request, Response
 
-from newsspider.middlewares import ReplayDownloaderMiddleware
+from newsspider.crawl.middlewares import ReplayDownloaderMiddleware
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 

@@ -28,7 +28,7 @@ import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from newsspider.middlewares import (
+from newsspider.crawl.middlewares import (
     RECORD_MIDDLEWARE_ORDER,
     REPLAY_MIDDLEWARE_ORDER,
     RecordDownloaderMiddleware,

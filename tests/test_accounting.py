@@ -116,10 +116,10 @@ def test_failing_pipelines(tmp_path: Path) -> None:
     article archived (its first end), not counted twice."""
     replay, urls = listing(tmp_path, list(range(900, 906)))
     pipelines = json.dumps({
-        "newsspider.pipelines.ArticlePipeline": 100,
+        "newsspider.crawl.pipelines.ArticlePipeline": 100,
         "accountingkit.ExplodingPipeline": 200,
-        "newsspider.images.ImagesPipeline": 300,
-        "newsspider.pipelines.ArchivePipeline": 800,
+        "newsspider.crawl.images.ImagesPipeline": 300,
+        "newsspider.crawl.pipelines.ArchivePipeline": 800,
         "accountingkit.LateExplodingPipeline": 900,
     })  # fmt: skip
     proc, data = crawl(tmp_path, "--replay", str(replay), "--images", "off",

@@ -466,7 +466,7 @@ def test_politeness_settings_defaults_and_overrides() -> None:
 
 
 def test_retry_after_parsing() -> None:
-    from newsspider.retry import retry_after_seconds
+    from newsspider.crawl.retry import retry_after_seconds
 
     assert retry_after_seconds(b"20") == 20
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470) == 10

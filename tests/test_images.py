@@ -35,7 +35,7 @@ POST = json.loads((SEED / "case.json").read_text("utf-8"))["expected_path"]
 MIDDLEWARES = json.dumps(
     {
         "_loopback_replay.LoopbackPassThroughReplay": 50,
-        "newsspider.middlewares.ReplayDownloaderMiddleware": None,
+        "newsspider.crawl.middlewares.ReplayDownloaderMiddleware": None,
     }
 )
 

@@ -29,8 +29,8 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 from server import Fault, LocalHTTPServer, Route, http_server_fixture, redirect  # noqa: F401
 
-from newsspider.middlewares import RecordDownloaderMiddleware, ReplayDownloaderMiddleware
-from newsspider.replay import MANIFEST_NAME, ReplayDir, parse_manifest
+from newsspider.archive.replay import MANIFEST_NAME, ReplayDir, parse_manifest
+from newsspider.crawl.middlewares import RecordDownloaderMiddleware, ReplayDownloaderMiddleware
 
 SINA = "https://finance.sina.com.cn"
 ARTICLE_BODY = (
@@ -583,7 +583,7 @@ def test_server_faults_as_scrapy_sees_them(http_server: LocalHTTPServer) -> None
     ],
 )
 def test_retry_after_values(value: str | bytes, expected: float | None) -> None:
-    from newsspider.retry import retry_after_seconds
+    from newsspider.crawl.retry import retry_after_seconds
 
     assert retry_after_seconds(value, now=1_700_000_000) == expected
 

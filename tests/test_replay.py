@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from w3lib.url import canonicalize_url
 
-from newsspider.replay import (
+from newsspider.archive.replay import (
     MANIFEST_NAME,
     ManifestError,
     ManifestRow,
@@ -556,8 +556,8 @@ DEFECTS = {
 
 @pytest.mark.parametrize("name", list(DEFECTS))
 def test_check_replay_source_refuses_each_defect(tmp_path: Path, name: str) -> None:
+    from newsspider.archive.warc import check_replay_source
     from newsspider.errors import ReplayDamaged, UsageError
-    from newsspider.warc import check_replay_source
 
     rows, files, message = DEFECTS[name]
     directory = make_dir(tmp_path / "replay", rows, files)
@@ -587,8 +587,8 @@ def test_scrapy_crawl_refuses_a_damaged_replay_in_the_middleware(tmp_path: Path)
     so the crawler never starts and nothing is written."""
     from scrapy.utils.test import get_crawler
 
+    from newsspider.crawl.middlewares import ReplayDownloaderMiddleware
     from newsspider.errors import ReplayDamaged
-    from newsspider.middlewares import ReplayDownloaderMiddleware
 
     rows, files, _ = DEFECTS["file ../../etc/passwd"]
     directory = make_dir(tmp_path / "replay", rows, files)
@@ -598,7 +598,7 @@ def test_scrapy_crawl_refuses_a_damaged_replay_in_the_middleware(tmp_path: Path)
 
 
 def test_a_body_over_the_cap_is_refused_from_its_size_on_disk(tmp_path: Path) -> None:
-    from newsspider.replay import BodyTooLarge
+    from newsspider.archive.replay import BodyTooLarge
 
     directory = make_dir(tmp_path / "replay", [row(ARTICLE_URL, "big.html", "200", "text/html")],
                          {"big.html": b""})  # fmt: skip

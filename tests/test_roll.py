@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from newsspider.archive.maintenance import read_front_matter
-from newsspider.progress import progress_line
-from newsspider.roll import RollError, RollItem, is_sina_host, parse_roll, parse_when, strip_jsonp
+from newsspider.crawl.progress import progress_line
+from newsspider.crawl.roll import (
+    RollError,
+    RollItem,
+    is_sina_host,
+    parse_roll,
+    parse_when,
+    strip_jsonp,
+)
 
 CONSTRUCTED = Path("/work/shared/corpus/api/roll-155-1686-constructed.json")
 ARCHIVED = Path(__file__).parent / "fixtures" / "archived"

@@ -1,4 +1,5 @@
-"""WARC recording and replay (``newsspider.warc``), in real crawls and through the command line.
+"""WARC recording and replay (``newsspider.archive.warc``), in real crawls and through the command
+line.
 
 The claims tested: a recorded WARC passes warcio's own checker and reads back with its
 ``ArchiveIterator``; a crawl replayed from it sees what the live crawl saw, without a network;
@@ -32,16 +33,19 @@ from scrapy.utils.test import get_crawler
 from server import LocalHTTPServer, Route, http_server_fixture, redirect  # noqa: F401
 from warcio.archiveiterator import ArchiveIterator
 
-from newsspider.cli import UsageError, _settings, build_parser
-from newsspider.replay import ReplayDir
-from newsspider.warc import (
-    WARC_RECORD_MIDDLEWARE_ORDER,
+from newsspider.archive.replay import ReplayDir
+from newsspider.archive.warc import (
     WarcError,
     WarcFile,
-    WarcRecordDownloaderMiddleware,
     WarcReplaySource,
     is_warc_path,
     open_replay_source,
+)
+from newsspider.cli import UsageError, _settings, build_parser
+from newsspider.crawl.addon import Newsspider
+from newsspider.crawl.middlewares import (
+    WARC_RECORD_MIDDLEWARE_ORDER,
+    WarcRecordDownloaderMiddleware,
 )
 
 ARTICLE = (
@@ -56,9 +60,7 @@ def warc_settings(path: Path) -> dict[str, Any]:
     """Settings that record into the WARC ``path``, with the middleware at its documented place."""
     return {
         "NEWSSPIDER_RECORD_WARC": str(path),
-        "DOWNLOADER_MIDDLEWARES": {
-            "newsspider.warc.WarcRecordDownloaderMiddleware": WARC_RECORD_MIDDLEWARE_ORDER
-        },
+        "DOWNLOADER_MIDDLEWARES": {WarcRecordDownloaderMiddleware: WARC_RECORD_MIDDLEWARE_ORDER},
     }
 
 
@@ -514,8 +516,9 @@ def test_cli_maps_record_warc_and_accepts_a_warc_for_replay(tmp_path: Path) -> N
     settings = _settings(parse("--replay", str(warc), "--record-warc", str(tmp_path / "o.warc.gz")))
     assert settings.get("NEWSSPIDER_REPLAY_DIR") == str(warc)
     assert settings.get("NEWSSPIDER_RECORD_WARC") == str(tmp_path / "o.warc.gz")
+    Newsspider(crawler=None).update_settings(settings)  # type: ignore[arg-type]  # as Scrapy does
     order = settings.getdict("DOWNLOADER_MIDDLEWARES")[
-        "newsspider.warc.WarcRecordDownloaderMiddleware"
+        "newsspider.crawl.middlewares.WarcRecordDownloaderMiddleware"
     ]
     assert order == WARC_RECORD_MIDDLEWARE_ORDER
 

@@ -1,9 +1,9 @@
 """Downloaded images on disk and in the index (FORMAT.md "Images"), without Scrapy.
 
-The Scrapy pipeline (:mod:`newsspider.images`) fetches; everything that decides what a download
-*is* lives here, so ``relink`` and the tests use the same rules: which hosts are allowed, whether
-some bytes are an image worth keeping, which path a URL gets (and keeps), and how the file lands
-on disk (atomically, never outside ``<output>/images/``).
+The Scrapy pipeline (:mod:`newsspider.crawl.images`) fetches; everything that decides what a
+download *is* lives here, so ``relink`` and the tests use the same rules: which hosts are allowed,
+whether some bytes are an image worth keeping, which path a URL gets (and keeps), and how the file
+lands on disk (atomically, never outside ``<output>/images/``).
 """
 
 from __future__ import annotations

@@ -34,31 +34,31 @@ if TYPE_CHECKING:
 COMPONENTS: dict[str, dict[str, int | None]] = {
     # the pipeline: validate -> images -> archive, with gaps for users' own steps
     "ITEM_PIPELINES": {
-        "newsspider.pipelines.ArticlePipeline": 100,
-        "newsspider.images.ImagesPipeline": 300,
-        "newsspider.pipelines.ArchivePipeline": 800,
+        "newsspider.crawl.pipelines.ArticlePipeline": 100,
+        "newsspider.crawl.images.ImagesPipeline": 300,
+        "newsspider.crawl.pipelines.ArchivePipeline": 800,
     },
     "DOWNLOADER_MIDDLEWARES": {
         # Scrapy's robots.txt check, fixed for requests that wait on the fetch (robots.py)
         "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-        "newsspider.robots.RobotsTxtMiddleware": 100,
+        "newsspider.crawl.robots.RobotsTxtMiddleware": 100,
         # Scrapy's retries, plus a bounded wait for a 429/503's Retry-After (retry.py)
         "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-        "newsspider.retry.RetryAfterMiddleware": 550,
+        "newsspider.crawl.retry.RetryAfterMiddleware": 550,
         # Scrapy's redirects and meta refreshes, with every article hop kept on Sina's hosts
         # and loops failed with a reason (middlewares.py, SameSite*)
         "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
-        "newsspider.middlewares.SameSiteRedirectMiddleware": 600,
+        "newsspider.crawl.middlewares.SameSiteRedirectMiddleware": 600,
         "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-        "newsspider.middlewares.SameSiteMetaRefreshMiddleware": 580,
+        "newsspider.crawl.middlewares.SameSiteMetaRefreshMiddleware": 580,
         # replay answers after robots.txt, UA and stats have seen the request, before the
         # download slots (no delays) and the HTTP cache: see REPLAY_MIDDLEWARE_ORDER
-        "newsspider.middlewares.ReplayDownloaderMiddleware": 875,
+        "newsspider.crawl.middlewares.ReplayDownloaderMiddleware": 875,
         # record after decompression, so saved bodies are the served bytes decoded (REPLAY.md)
-        "newsspider.middlewares.RecordDownloaderMiddleware": 585,
+        "newsspider.crawl.middlewares.RecordDownloaderMiddleware": 585,
         # WARC sees responses as received: above redirects (600) and decompression (590); see
         # WARC_RECORD_MIDDLEWARE_ORDER
-        "newsspider.warc.WarcRecordDownloaderMiddleware": 605,
+        "newsspider.crawl.middlewares.WarcRecordDownloaderMiddleware": 605,
     },
     # with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the
     # feeder); inactive otherwise
@@ -67,7 +67,7 @@ COMPONENTS: dict[str, dict[str, int | None]] = {
         # first of ours: nothing is written into a folder it refuses or another crawl holds
         "newsspider.crawl.guard.CrawlGuard": 100,
         # the live progress line (inactive unless NEWSSPIDER_PROGRESS is set)
-        "newsspider.progress.Progress": 500,
+        "newsspider.crawl.progress.Progress": 500,
     },
 }
 

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 def writes_archive(settings: BaseSettings) -> bool:
     """Does this crawl write posts (an archive pipeline is enabled)? ``newsspider extract``
     disables the pipelines and needs no output folder at all."""
-    from newsspider.pipelines import ArchivePipeline
+    from newsspider.crawl.pipelines import ArchivePipeline
 
     for path in build_component_list(settings.getwithbase("ITEM_PIPELINES")):
         cls = load_object(path) if isinstance(path, str) else path
@@ -59,7 +59,7 @@ class CrawlGuard:
         settings = self.crawler.settings
         replay = settings.get("NEWSSPIDER_REPLAY_DIR")
         if replay:
-            from newsspider.warc import check_replay_source
+            from newsspider.archive.warc import check_replay_source
 
             check_replay_source(replay)  # ReplayDamaged: the replay middleware would refuse it
         if not writes_archive(settings):

@@ -28,9 +28,9 @@ from twisted.python.failure import Failure
 from newsspider.archive.post import normalize_title
 from newsspider.article import Article, NotAnArticle
 from newsspider.crawl.context import WORKER, ArchiveContext
+from newsspider.crawl.middlewares import SAME_SITE_META, HopRefused
 from newsspider.crawl.report import ArticleLedger, RunReport
 from newsspider.crawl.signals import article_failed, article_gone
-from newsspider.middlewares import SAME_SITE_META, HopRefused
 from newsspider.pages import extract
 from newsspider.pages.base import vet_dates
 from newsspider.pages.generic import fallback_of
@@ -202,7 +202,7 @@ class ArticleSpiderBase(scrapy.Spider):
 
     def article_request(self, url: str, channel: str, **meta: Any) -> scrapy.Request:
         """An article request, entered in the ledger; it must stay on Sina at every hop
-        (:class:`newsspider.middlewares.SameSiteRedirectMiddleware`)."""
+        (:class:`newsspider.crawl.middlewares.SameSiteRedirectMiddleware`)."""
         self.ledger.begin(url)
         return scrapy.Request(
             url,

@@ -1,8 +1,8 @@
 """``sina``: crawl channels through the roll API, incrementally (``scrapy crawl sina -a
 channel=china``).
 
-Routing only: roll answers are read by :mod:`newsspider.roll`, pages by the page objects, posts
-written by the archive pipeline. What this spider decides is *what to request*:
+Routing only: roll answers are read by :mod:`newsspider.crawl.roll`, pages by the page objects,
+posts written by the archive pipeline. What this spider decides is *what to request*:
 
 - Channels are crawled one after another, in the order given, and a channel's pages one after
   another, so that "the first channel" an article is reached through is well defined (it is filed
@@ -38,8 +38,8 @@ from newsspider.archive.channels import DEFAULT_CHANNEL, Channel, load_channels
 from newsspider.archive.index import Index, Record
 from newsspider.archive.runstate import COMPLETE, STOPPED, RunState, sweep_temp_files
 from newsspider.crawl.context import CRAWL
-from newsspider.middlewares import SAME_SITE_META
-from newsspider.roll import RollError, RollItem, parse_roll, parse_when
+from newsspider.crawl.middlewares import SAME_SITE_META
+from newsspider.crawl.roll import RollError, RollItem, parse_roll, parse_when
 from newsspider.spiders.base import (
     ArticleSpiderBase,
     failure_reason,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 import frontmatter
@@ -37,7 +37,7 @@ def load(text: str) -> frontmatter.Post:
 @settings(max_examples=400, deadline=None)
 @given(titles)
 def test_any_title_loads_back_normalised(title: str) -> None:
-    when = datetime(2021, 12, 2, 13, 15, 52, tzinfo=timezone.utc)
+    when = datetime(2021, 12, 2, 13, 15, 52, tzinfo=UTC)
     post = Post(normalize_title(title), CATS, "https://n.sinaimg.cn/a'b.jpg", "新浪财经",
                 rfc1123(when), "<p>x</p>")  # fmt: skip
     text = render(post)

@@ -11,8 +11,8 @@ from scrapy.utils.test import get_crawler
 
 from newsspider.archive import index as index_module
 from newsspider.crawl.context import ArchiveContext, report_of
-from newsspider.images import ImagesPipeline
-from newsspider.pipelines import ArchivePipeline, ArticlePipeline
+from newsspider.crawl.images import ImagesPipeline
+from newsspider.crawl.pipelines import ArchivePipeline, ArticlePipeline
 from newsspider.spiders.sina import SinaSpider
 
 

@@ -19,8 +19,12 @@ from server import LocalHTTPServer, Route, redirect
 from newsspider.archive.index import Index
 
 GROUP = "images"
-MIDDLEWARES = json.dumps({"_loopback_replay.LoopbackPassThroughReplay": 50,
-                          "newsspider.middlewares.ReplayDownloaderMiddleware": None})  # fmt: skip
+MIDDLEWARES = json.dumps(
+    {
+        "_loopback_replay.LoopbackPassThroughReplay": 50,
+        "newsspider.crawl.middlewares.ReplayDownloaderMiddleware": None,
+    }
+)
 PNG_DATA = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
 
 

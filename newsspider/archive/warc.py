@@ -6,7 +6,8 @@ readable default, and this module makes the same crawl available in the standard
 read with ``warcio``, the reference library, so ``warcio check`` and every WARC tool accept them.
 
 What goes into a response record, and why
-    :class:`WarcRecordDownloaderMiddleware` sits at :data:`WARC_RECORD_MIDDLEWARE_ORDER` (605),
+    The recording middleware (:mod:`newsspider.crawl.middlewares`, this module has no Scrapy
+    in it) sits at ``WARC_RECORD_MIDDLEWARE_ORDER`` (605),
     *above* RedirectMiddleware (600) and HttpCompressionMiddleware (590). ``process_response``
     runs from high numbers to low, so it sees every response before Scrapy changes it: the body
     is the payload as transferred, ``Content-Encoding`` still applied, next to the headers as
@@ -53,19 +54,16 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
-from scrapy import signals
-from scrapy.exceptions import NotConfigured
-from scrapy.http import Request, Response
 from w3lib.url import canonicalize_url
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsspider.replay import (
+from newsspider.archive.replay import (
     REDIRECT_STATUSES,
     BodyTooLarge,
     ManifestError,
@@ -73,20 +71,12 @@ from newsspider.replay import (
     ReplayEntry,
 )
 
-if TYPE_CHECKING:
-    from typing import Self
-
-    from scrapy.crawler import Crawler
-    from scrapy.statscollectors import StatsCollector
-
 __all__ = [
-    "WARC_RECORD_MIDDLEWARE_ORDER",
     "WARC_SUFFIXES",
     "ReplaySource",
     "WarcEntry",
     "WarcError",
     "WarcFile",
-    "WarcRecordDownloaderMiddleware",
     "WarcReplaySource",
     "check_replay_source",
     "is_warc_path",
@@ -94,11 +84,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Above RedirectMiddleware (600) and HttpCompressionMiddleware (590), below CookiesMiddleware
-#: (700): responses are seen as received, redirects before they are followed, bodies before
-#: they are decoded; see the module docstring.
-WARC_RECORD_MIDDLEWARE_ORDER = 605
 
 #: File names ``--replay`` takes for a WARC; anything else must be a replay directory.
 WARC_SUFFIXES: tuple[str, ...] = (".warc", ".warc.gz")
@@ -473,7 +458,7 @@ class WarcEntry:
     def read_body(self, limit: int = 0) -> bytes:
         """Read the payload from the WARC now (still Content-Encoded, as it was transferred).
         With a ``limit``, reading stops as soon as the payload is past it
-        (:class:`~newsspider.replay.BodyTooLarge`): a huge record is never held whole."""
+        (:class:`~newsspider.archive.replay.BodyTooLarge`): a huge record is never held whole."""
         with open(self.path, "rb") as fh:
             fh.seek(self.offset)
             record = next(iter(ArchiveIterator(fh)))
@@ -674,73 +659,3 @@ def _one_line(text: str, limit: int = 240) -> str:
     text = "".join(c if c.isprintable() and ord(c) < 0x7F else f"\\x{ord(c):02x}"
                    if ord(c) < 0x100 else c for c in text)  # fmt: skip
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# --- the Scrapy glue ------------------------------------------------------------------------
-
-
-class WarcRecordDownloaderMiddleware:
-    """Write every response, with the request that asked for it, into a WARC.
-
-    Enabled by ``NEWSSPIDER_RECORD_WARC``; independent of ``NEWSSPIDER_RECORD_DIR``, so both can
-    record one crawl. Pages, roll pages, images, robots.txt, redirects, errors, replayed
-    answers: whatever reaches the downloader middlewares as a response is recorded. A download
-    that fails without a response (timeout, DNS) leaves nothing to record.
-    """
-
-    def __init__(self, warc: WarcFile, stats: StatsCollector | None = None) -> None:
-        self.warc = warc
-        self.stats = stats
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        path = crawler.settings.get("NEWSSPIDER_RECORD_WARC")
-        if not path:
-            # off: NEWSSPIDER_RECORD_WARC is not set; no message, or Scrapy logs "Disabled ..."
-            raise NotConfigured()
-        settings = crawler.settings
-        info = {
-            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "http-header-user-agent": settings.get("USER_AGENT") or "",
-            "description": "newsspider crawl"
-            + (
-                f", replayed from {settings.get('NEWSSPIDER_REPLAY_DIR')}"
-                if settings.get("NEWSSPIDER_REPLAY_DIR")
-                else ""
-            ),
-        }
-        warc = WarcFile(path, info=info, fsync=settings.getbool("NEWSSPIDER_FSYNC"))
-        middleware = cls(warc, crawler.stats)
-        crawler.signals.connect(middleware._spider_closed, signals.spider_closed)
-        return middleware
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        if self.stats is not None:
-            self.stats.inc_value(key, count)
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        ip_address = getattr(response, "ip_address", None)
-        self.warc.write_exchange(
-            request.url,
-            method=request.method,
-            request_headers=_pairs(request.headers),
-            request_body=request.body,
-            status=response.status,
-            response_headers=_pairs(response.headers),
-            body=response.body,
-            protocol=getattr(response, "protocol", None),
-            ip_address=str(ip_address) if ip_address is not None else None,
-        )
-        self._inc("warc/responses")
-        self._inc("warc/response_bytes", len(response.body))
-        return response
-
-    def _spider_closed(self) -> None:
-        self.warc.close()
-
-
-def _pairs(headers: Mapping[bytes, list[bytes]]) -> Iterator[tuple[bytes, bytes]]:
-    """Scrapy's headers as (name, value) pairs, one per value, in received order."""
-    for name, values in headers.items():
-        for value in values:
-            yield name, value

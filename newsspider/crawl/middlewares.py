@@ -1,16 +1,18 @@
-"""Downloader middlewares that replay a saved crawl and record a live one.
+"""Downloader middlewares: replay a saved crawl, record a live one (a replay directory or a
+WARC), and keep every article hop on Sina.
 
-Both speak the replay-directory format of ``docs/REPLAY.md`` through
-:mod:`newsspider.replay`; replay also reads a WARC file, and WARC recording has its own
-middleware, both in :mod:`newsspider.warc`. Their positions in ``DOWNLOADER_MIDDLEWARES``
-matter; use :data:`REPLAY_MIDDLEWARE_ORDER` and :data:`RECORD_MIDDLEWARE_ORDER`, whose comments
-say why.
+The saved crawls' formats are Scrapy-free, in :mod:`newsspider.archive.replay` (the replay
+directory of ``docs/REPLAY.md``) and :mod:`newsspider.archive.warc`; this module is their Scrapy
+side. Positions in ``DOWNLOADER_MIDDLEWARES`` matter; use :data:`REPLAY_MIDDLEWARE_ORDER`,
+:data:`RECORD_MIDDLEWARE_ORDER` and :data:`WARC_RECORD_MIDDLEWARE_ORDER`, whose comments say
+why.
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -22,9 +24,9 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.httpobj import urlparse_cached
 from w3lib.url import canonicalize_url, safe_url_string
 
+from newsspider.archive.replay import REDIRECT_STATUSES, BodyTooLarge, RecordDir
+from newsspider.archive.warc import ReplaySource, WarcFile, check_replay_source
 from newsspider.markup.urls import offsite_host
-from newsspider.replay import REDIRECT_STATUSES, BodyTooLarge, RecordDir
-from newsspider.warc import ReplaySource, check_replay_source
 
 if TYPE_CHECKING:
     from typing import Self
@@ -36,11 +38,13 @@ __all__ = [
     "RECORD_MIDDLEWARE_ORDER",
     "REPLAY_MIDDLEWARE_ORDER",
     "SAME_SITE_META",
+    "WARC_RECORD_MIDDLEWARE_ORDER",
     "HopRefused",
     "RecordDownloaderMiddleware",
     "ReplayDownloaderMiddleware",
     "SameSiteMetaRefreshMiddleware",
     "SameSiteRedirectMiddleware",
+    "WarcRecordDownloaderMiddleware",
 ]
 
 #: Between DownloaderStats (850) and HttpCacheMiddleware (900). When ``process_request`` returns
@@ -80,8 +84,8 @@ class ReplayDownloaderMiddleware:
     """Answer every request from a replay directory or a WARC file, so a crawl runs offline.
 
     Enabled by ``NEWSSPIDER_REPLAY_DIR``, a directory or a ``.warc``/``.warc.gz`` file (see
-    :mod:`newsspider.warc`). Pages, images and robots.txt alike are answered; a URL missing from
-    the archive is a 404 with an empty body, as the format says, so nothing ever falls through
+    :mod:`newsspider.archive.warc`). Pages, images and robots.txt alike are answered; a URL missing
+    from the archive is a 404 with an empty body, as the format says, so nothing ever falls through
     to a download handler. The archive is loaded (and checked) when the crawler is built, so a
     broken archive stops the crawl before its first request.
     """
@@ -315,3 +319,78 @@ class SameSiteRedirectMiddleware(_SameSiteHops, RedirectMiddleware):
 
 class SameSiteMetaRefreshMiddleware(_SameSiteHops, MetaRefreshMiddleware):
     """Scrapy's MetaRefreshMiddleware, with every article hop kept on Sina."""
+
+
+# --- recording into a WARC (newsspider/archive/warc.py holds the format) ---------------------
+
+#: Above RedirectMiddleware (600) and HttpCompressionMiddleware (590), below CookiesMiddleware
+#: (700): responses are seen as received, redirects before they are followed, bodies before
+#: they are decoded; see the docstring of newsspider.archive.warc.
+WARC_RECORD_MIDDLEWARE_ORDER = 605
+
+
+class WarcRecordDownloaderMiddleware:
+    """Write every response, with the request that asked for it, into a WARC.
+
+    Enabled by ``NEWSSPIDER_RECORD_WARC``; independent of ``NEWSSPIDER_RECORD_DIR``, so both can
+    record one crawl. Pages, roll pages, images, robots.txt, redirects, errors, replayed
+    answers: whatever reaches the downloader middlewares as a response is recorded. A download
+    that fails without a response (timeout, DNS) leaves nothing to record.
+    """
+
+    def __init__(self, warc: WarcFile, stats: StatsCollector | None = None) -> None:
+        self.warc = warc
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        path = crawler.settings.get("NEWSSPIDER_RECORD_WARC")
+        if not path:
+            # off: NEWSSPIDER_RECORD_WARC is not set; no message, or Scrapy logs "Disabled ..."
+            raise NotConfigured()
+        settings = crawler.settings
+        info = {
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": settings.get("USER_AGENT") or "",
+            "description": "newsspider crawl"
+            + (
+                f", replayed from {settings.get('NEWSSPIDER_REPLAY_DIR')}"
+                if settings.get("NEWSSPIDER_REPLAY_DIR")
+                else ""
+            ),
+        }
+        warc = WarcFile(path, info=info, fsync=settings.getbool("NEWSSPIDER_FSYNC"))
+        middleware = cls(warc, crawler.stats)
+        crawler.signals.connect(middleware._spider_closed, signals.spider_closed)
+        return middleware
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, count)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        ip_address = getattr(response, "ip_address", None)
+        self.warc.write_exchange(
+            request.url,
+            method=request.method,
+            request_headers=_pairs(request.headers),
+            request_body=request.body,
+            status=response.status,
+            response_headers=_pairs(response.headers),
+            body=response.body,
+            protocol=getattr(response, "protocol", None),
+            ip_address=str(ip_address) if ip_address is not None else None,
+        )
+        self._inc("warc/responses")
+        self._inc("warc/response_bytes", len(response.body))
+        return response
+
+    def _spider_closed(self) -> None:
+        self.warc.close()
+
+
+def _pairs(headers: Mapping[bytes, list[bytes]]) -> Iterator[tuple[bytes, bytes]]:
+    """Scrapy's headers as (name, value) pairs, one per value, in received order."""
+    for name, values in headers.items():
+        for value in values:
+            yield name, value

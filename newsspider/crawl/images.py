@@ -43,7 +43,7 @@ from newsspider.archive.index import Index, fs_failure
 from newsspider.archive.names import image_path
 from newsspider.article import Article
 from newsspider.crawl.context import ArchiveContext
-from newsspider.pipelines import stop_crawl
+from newsspider.crawl.pipelines import stop_crawl
 
 if TYPE_CHECKING:
     from typing import Self

@@ -3,7 +3,7 @@
 The format is specified in ``docs/REPLAY.md``: a ``MANIFEST.tsv`` (UTF-8, tab separated,
 header ``url, file, status, content_type``) next to the body files it names. This module is kept
 free of Scrapy so that the format can be read, written and tested on its own; the Scrapy glue
-lives in :mod:`newsspider.middlewares`.
+lives in :mod:`newsspider.crawl.middlewares`.
 """
 
 from __future__ import annotations
