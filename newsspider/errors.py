@@ -20,3 +20,15 @@ class ArchiveDamaged(UsageError):
 
 class ReplayDamaged(UsageError):
     """A replay directory, its manifest or a WARC file that cannot be replayed as it is."""
+
+
+#: exit statuses (README "Exit status", docs/exit-status.md): precedence 2 > 3 > 1 > 0
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HEALTH = 0, 1, 2, 3
+
+
+def exit_status(*, health: bool = False, failed: bool = False) -> int:
+    """The status of a run that started (2 is raised as :class:`UsageError` earlier):
+    the health alarm wins over failures, failures over success."""
+    if health:
+        return EXIT_HEALTH
+    return EXIT_FAILED if failed else EXIT_OK

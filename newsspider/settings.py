@@ -2,16 +2,15 @@
 ``newsspider`` command's options."""
 
 from newsspider.article import DEFAULT_CHANNEL
-from newsspider.crawl import useragent
 
 BOT_NAME = "newsspider"
-SPIDER_MODULES = ["newsspider.spiders"]
-NEWSPIDER_MODULE = "newsspider.spiders"
+SPIDER_MODULES = ["newsspider.crawl.spiders"]
+NEWSPIDER_MODULE = "newsspider.crawl.spiders"
 
 # --- politeness for live crawls (replayed requests skip delays and throttling) ---
 # An honest User-Agent: the project, its version, and (NEWSSPIDER_CONTACT) how to reach the person
-# running it, e.g. -s NEWSSPIDER_CONTACT=me@example.org (the add-on adds it)
-USER_AGENT = useragent.default()
+# running it, e.g. -s NEWSSPIDER_CONTACT=me@example.org; the add-on sets it (newsspider/crawl/
+# useragent.py) unless USER_AGENT is set here or with -s
 NEWSSPIDER_CONTACT = None
 ROBOTSTXT_OBEY = True  # Sina's robots.txt allows article pages; we honour it anyway
 AUTOTHROTTLE_ENABLED = True  # back off when Sina slows down

@@ -169,7 +169,8 @@ def test_an_unsupported_scrapy_is_exit_2_with_the_requirement(tmp_path: Path) ->
     one_line_refusal(proc, "could not start", "NameOfAFutureScrapy", "newsspider needs scrapy")
     # the same where Scrapy loads the spiders (before any engine exists)
     proc = newsspider("fetch", ARTICLE, "--replay", str(SAMPLE), "-o", str(tmp_path / "out"),
-                      "-s", "SPIDER_MODULES=newsspider.spiders,oldscrapy", env=env)  # fmt: skip
+                      "-s", "SPIDER_MODULES=newsspider.crawl.spiders,oldscrapy",
+                      env=env)  # fmt: skip
     one_line_refusal(proc, "could not start", "NameOfAFutureScrapy", "newsspider needs scrapy")
     assert not (tmp_path / "out" / "_posts").exists()
 

@@ -473,9 +473,9 @@ def test_spider_callbacks_return_no_value_from_a_generator() -> None:
 
     from scrapy.utils.misc import is_generator_with_return_value
 
-    from newsspider.spiders.article import ArticleSpider
-    from newsspider.spiders.sina import SinaSpider
-    from newsspider.spiders.worker import WorkerSpider
+    from newsspider.crawl.spiders.article import ArticleSpider
+    from newsspider.crawl.spiders.sina import SinaSpider
+    from newsspider.crawl.spiders.worker import WorkerSpider
 
     checked = 0
     for spider in (ArticleSpider, SinaSpider, WorkerSpider):

@@ -200,7 +200,7 @@ def test_sina_requests_survive_the_jobdir_disk_queue() -> None:
     from scrapy.utils.test import get_crawler
 
     from newsspider.archive.channels import load_channels
-    from newsspider.spiders.sina import SinaSpider
+    from newsspider.crawl.spiders.sina import SinaSpider
 
     crawler = get_crawler(SinaSpider)
     spider = SinaSpider.from_crawler(crawler, channel="china")
@@ -444,9 +444,15 @@ def test_politeness_settings_defaults_and_overrides() -> None:
     import argparse
 
     from newsspider.cli import _settings
+    from newsspider.crawl.addon import Newsspider
+
+    def crawl_settings(args: argparse.Namespace) -> Any:
+        s = _settings(args)
+        Newsspider(crawler=None).update_settings(s)  # type: ignore[arg-type]  # as Scrapy does
+        return s
 
     args = argparse.Namespace(log_level="ERROR", set=None)
-    s = _settings(args)
+    s = crawl_settings(args)
     assert s.getbool("ROBOTSTXT_OBEY") and s.getbool("AUTOTHROTTLE_ENABLED")
     assert s.get("USER_AGENT").startswith("newsspider/")
     assert 0 < s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 4
@@ -459,7 +465,7 @@ def test_politeness_settings_defaults_and_overrides() -> None:
         "CONCURRENT_REQUESTS_PER_DOMAIN=1",
         "DOWNLOAD_MAXSIZE=10",
     ]
-    s = _settings(args)
+    s = crawl_settings(args)
     assert not s.getbool("ROBOTSTXT_OBEY") and not s.getbool("AUTOTHROTTLE_ENABLED")
     assert s.get("USER_AGENT") == "x" and s.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
     assert s.getint("DOWNLOAD_MAXSIZE") == 10

@@ -382,10 +382,6 @@ class Index:
         rows = self.db.execute("SELECT * FROM articles WHERE status = 'failed' ORDER BY key")
         return [Record.from_row(row) for row in rows.fetchall()]
 
-    def journal_entries(self) -> Iterator[dict[str, Any]]:
-        """Every journal line, skipping a torn line left by a crash or a full disk."""
-        return read_journal(self.journal_path)
-
 
 def read_journal(path: Path) -> Iterator[dict[str, Any]]:
     """Every whole line of a journal as JSON. A line that is not (cut by a crash or a full disk,

@@ -247,21 +247,15 @@ def _is_unsafe_relative(file: str) -> bool:
     return ".." in parts
 
 
-def _resolve_inside(root: Path, file: str, where: str) -> Path:
-    """Resolve a manifest ``file`` to a real path, refusing anything that leaves ``root``.
-
-    The lexical check catches ``/etc/passwd`` and ``../x``; resolving afterwards catches a
-    symlink inside the directory that points out of it.
-    """
-    return _InsideResolver(root)(file, where)
-
-
 class _InsideResolver:
-    """:func:`_resolve_inside` for the thousands of rows of one manifest, with the same answers.
+    """Resolve a manifest's ``file`` entries to real paths, refusing anything that leaves the
+    directory: the lexical check catches ``/etc/passwd`` and ``../x``; resolving afterwards
+    catches a symlink inside the directory that points out of it.
 
-    ``Path.resolve`` costs an ``lstat`` per path component, per row: most of loading a large
-    manifest. Here the root and each folder are resolved once, and a file is resolved on its
-    own only when it is a symlink (the one case where its real place is not its folder's).
+    For the thousands of rows of one manifest: ``Path.resolve`` costs an ``lstat`` per path
+    component, per row: most of loading a large manifest. Here the root and each folder are resolved
+    once, and a file is resolved on its own only when it is a symlink (the one case where its real
+    place is not its folder's).
     """
 
     def __init__(self, root: Path) -> None:

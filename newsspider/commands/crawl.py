@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from newsspider.options import positive_int
+from newsspider.crawl.options import positive_int
 
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
@@ -60,29 +60,35 @@ def _clear_jobdir(jobdir: str) -> None:
 
 def check_window(args: argparse.Namespace) -> None:
     """--since/--until must parse, in order, before anything starts (exit 2), for crawl and
-    schedule (:func:`newsspider.options.window`)."""
-    from newsspider import options
+    schedule (:func:`newsspider.crawl.options.window`)."""
+    from newsspider.crawl import options
 
     options.window(args.since, args.until)
 
 
+def crawl_arguments(args: argparse.Namespace, settings: Any) -> Any:
+    """The options as the spider will check its arguments (``scrapy crawl sina -a`` too):
+    :class:`newsspider.crawl.options.CrawlArguments`, the one place."""
+    from newsspider.crawl.options import CrawlArguments
+
+    return CrawlArguments.parse(
+        channel=args.channel, pages=args.pages, limit=args.limit, since=args.since,
+        until=args.until, refresh=args.refresh, template=getattr(args, "template", None),
+        channels_file=settings.get("NEWSSPIDER_CHANNELS_FILE"),
+    )  # fmt: skip
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from newsspider import options
-    from newsspider.archive.channels import DEFAULT_CHANNEL
-    from newsspider.cli import (
-        EXIT_HEALTH,
-        UsageError,
-        _report,
-        _run,
-        _settings,
-        _writable_output,
-        run_report,
-    )
+    from newsspider.commands import print_report as _report
     from newsspider.commands.worker import check_redis, redis_settings
+    from newsspider.crawl import options
+    from newsspider.crawl.run import run as _run
+    from newsspider.crawl.run import run_report
+    from newsspider.crawl.run import settings_for as _settings
+    from newsspider.crawl.run import writable_output as _writable_output
+    from newsspider.errors import EXIT_HEALTH
 
     check_window(args)
-    if getattr(args, "template", None) and not args.refresh:
-        raise UsageError("--template NAME needs --refresh (it narrows what is re-fetched)")
     settings = _settings(
         args,
         NEWSSPIDER_REFRESH=bool(args.refresh),
@@ -90,8 +96,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         NEWSSPIDER_COMMAND="newsspider crawl",  # named to a second crawl the lock refuses
         **redis_settings(args),
     )
-    channels = options.channels(args.channel or [DEFAULT_CHANNEL],
-                                settings.get("NEWSSPIDER_CHANNELS_FILE"))  # fmt: skip
+    arguments = crawl_arguments(args, settings)
     if args.summary_json:
         options.writable_file(args.summary_json, "--summary-json")
         settings.set("NEWSSPIDER_SUMMARY_JSON", args.summary_json, priority="cmdline")
@@ -105,7 +110,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     crawler = _run(
         settings,
         "sina",
-        channel=",".join(channels),
+        channel=",".join(arguments.channels),
         pages=args.pages,
         limit=args.limit,
         since=args.since or "",

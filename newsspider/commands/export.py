@@ -35,16 +35,16 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 
 def since_timestamp(text: str | None) -> int | None:
-    """``--since`` as unix seconds (:func:`newsspider.options.since_timestamp`)."""
-    from newsspider import options
+    """``--since`` as unix seconds (:func:`newsspider.crawl.options.since_timestamp`)."""
+    from newsspider.crawl import options
 
     return options.since_timestamp(text)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from newsspider import options
     from newsspider.archive.export import export_records, write_jsonl
-    from newsspider.cli import EXIT_OK, UsageError
+    from newsspider.crawl import options
+    from newsspider.errors import EXIT_OK, UsageError
 
     since = options.since_timestamp(args.since)
     if args.channel:

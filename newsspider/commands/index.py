@@ -56,7 +56,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 def _channels(args: argparse.Namespace) -> Any:
     from newsspider.archive.channels import ChannelError, load_channels
-    from newsspider.cli import UsageError
+    from newsspider.errors import UsageError
 
     try:
         return load_channels(args.channels)
@@ -65,7 +65,7 @@ def _channels(args: argparse.Namespace) -> Any:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError
+    from newsspider.errors import EXIT_FAILED, EXIT_OK, UsageError
 
     if args.index_command == "failed":
         return _failed(args, EXIT_OK, EXIT_FAILED, UsageError)

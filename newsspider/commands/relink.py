@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from newsspider.options import image_prefix
+from newsspider.crawl.options import image_prefix
 
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
@@ -45,10 +45,12 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 
 def cmd_relink(args: argparse.Namespace) -> int:
-    from newsspider import options
     from newsspider.archive.form import compact_archive, infer_form, read_form, record_form
     from newsspider.archive.relink import relink_archive
-    from newsspider.cli import EXIT_FAILED, EXIT_OK, UsageError, _settings, output_folder
+    from newsspider.crawl import options
+    from newsspider.crawl.run import output_folder
+    from newsspider.crawl.run import settings_for as _settings
+    from newsspider.errors import EXIT_FAILED, EXIT_OK, UsageError
 
     if not args.images and not args.compact_body:
         raise UsageError("relink: give --images local|remote|off, --compact-body, or both")

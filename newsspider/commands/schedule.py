@@ -50,8 +50,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from newsspider.commands.crawl import add_crawl_options, check_window
-from newsspider.options import positive_int
+from newsspider.commands.crawl import add_crawl_options, check_window, crawl_arguments
+from newsspider.crawl.options import positive_int
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -104,16 +104,17 @@ def round_argv(argv: list[str]) -> list[str]:
 
 def _validate(args: argparse.Namespace) -> Any:
     """What ``crawl`` would refuse, refused before the first round (exit 2, nothing started)."""
-    from newsspider import options
-    from newsspider.article import DEFAULT_CHANNEL
-    from newsspider.cli import UsageError, _settings, _writable_output
+    from newsspider.crawl import options
+    from newsspider.crawl.run import settings_for as _settings
+    from newsspider.crawl.run import writable_output as _writable_output
+    from newsspider.errors import UsageError
 
     if args.every is None and args.rounds is None:
         raise UsageError("give --every DURATION (rounds until stopped) or --rounds N "
                          "(N rounds back to back), or both")  # fmt: skip
     check_window(args)
     settings = _settings(args)
-    options.channels(args.channel or [DEFAULT_CHANNEL], settings.get("NEWSSPIDER_CHANNELS_FILE"))
+    crawl_arguments(args, settings)  # what the rounds' crawls would refuse
     if args.summary_json:
         options.writable_file(args.summary_json, "--summary-json")
     _writable_output(settings)
@@ -161,7 +162,7 @@ class Scheduler:
         self.stopping = True
 
     def run(self) -> int:
-        from newsspider.cli import EXIT_FAILED, EXIT_HEALTH, EXIT_OK, EXIT_USAGE
+        from newsspider.errors import EXIT_FAILED, EXIT_HEALTH, EXIT_OK, EXIT_USAGE
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
@@ -211,7 +212,8 @@ class Scheduler:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from newsspider.archive.index import STATE_DIR
     from newsspider.archive.lock import INHERIT_ENV, LockBusy, OutputLock
-    from newsspider.cli import UsageError, output_folder
+    from newsspider.crawl.run import output_folder
+    from newsspider.errors import UsageError
 
     settings = _validate(args)
     output = output_folder(settings)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from newsspider.options import positive_int
+from newsspider.crawl.options import positive_int
 
 #: what marks a match inside the index's answer: Unicode noncharacters, which no text is meant
 #: to carry, replaced by terminal attributes or by nothing once the text is cleaned
@@ -71,9 +71,9 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 def cmd_search(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from newsspider import options
     from newsspider.archive.fulltext import BEIJING, connect_readonly, search
-    from newsspider.cli import EXIT_OK, UsageError
+    from newsspider.crawl import options
+    from newsspider.errors import EXIT_OK, UsageError
 
     since = options.since_timestamp(args.since)
     query = " ".join(args.query)

@@ -71,7 +71,7 @@ def _walk(folder: Traversable, rel: str = "") -> Iterator[tuple[str, Traversable
 
 
 def _check_title(title: str) -> str:
-    from newsspider.cli import UsageError
+    from newsspider.errors import UsageError
 
     value = title.strip()
     if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -81,7 +81,7 @@ def _check_title(title: str) -> str:
 
 def _check_site(site: Path, force: bool) -> None:
     """Refuse a file, or a non-empty folder without --force (exit 2), before writing anything."""
-    from newsspider.cli import UsageError
+    from newsspider.errors import UsageError
 
     if site.exists() and not site.is_dir():
         raise UsageError(f"site init {site}: is a file, not a folder")
@@ -139,7 +139,7 @@ def _record_form(source: Path) -> str:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from newsspider.cli import EXIT_OK, UsageError
+    from newsspider.errors import EXIT_OK, UsageError
 
     site = Path(args.site)
     title = _check_title(args.title)

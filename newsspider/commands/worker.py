@@ -46,8 +46,8 @@ def redis_settings(args: argparse.Namespace) -> dict[str, Any]:
     url = getattr(args, "redis", None)
     if not url:
         return {}
-    from newsspider.cli import UsageError
     from newsspider.cluster import INSTALL_HINT
+    from newsspider.errors import UsageError
 
     try:
         import redis  # noqa: F401
@@ -59,8 +59,8 @@ def redis_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def check_redis(url: str) -> None:
     """Fail before crawling (exit 2) when the server does not answer."""
-    from newsspider.cli import UsageError
     from newsspider.cluster import connect
+    from newsspider.errors import UsageError
 
     client = connect(url)
     try:
@@ -85,7 +85,11 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from newsspider.cli import _report, _run, _settings, _summary, _writable_output
+    from newsspider.commands import print_report as _report
+    from newsspider.crawl.run import run as _run
+    from newsspider.crawl.run import settings_for as _settings
+    from newsspider.crawl.run import summary as _summary
+    from newsspider.crawl.run import writable_output as _writable_output
 
     extra: dict[str, Any] = redis_settings(args)
     if args.exit_when_idle:

@@ -62,7 +62,7 @@ COMPONENTS: dict[str, dict[str, int | None]] = {
     },
     # with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the
     # feeder); inactive otherwise
-    "SPIDER_MIDDLEWARES": {"newsspider.spiders.worker.FeedMiddleware": 50},
+    "SPIDER_MIDDLEWARES": {"newsspider.crawl.spiders.worker.FeedMiddleware": 50},
     "EXTENSIONS": {
         # first of ours: nothing is written into a folder it refuses or another crawl holds
         "newsspider.crawl.guard.CrawlGuard": 100,
@@ -171,11 +171,16 @@ class Newsspider:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    @classmethod
+    def update_pre_crawler_settings(cls, settings: BaseSettings) -> None:
+        # before any spider exists: its arguments' refusals are one line too
+        _one_line_start_errors(settings.get("LOG_LEVEL"))
+
     def update_settings(self, settings: BaseSettings) -> None:
         for name, components in COMPONENTS.items():
             for path, order in components.items():
                 install(settings, name, path, order)
         if settings.get("NEWSSPIDER_REPLAY_DIR"):
             replay_profile(settings)
-        useragent.add_contact(settings)
+        useragent.install(settings)
         _one_line_start_errors(settings.get("LOG_LEVEL"))

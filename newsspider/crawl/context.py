@@ -122,6 +122,19 @@ class ArchiveContext:
         _ = self.channels, self.form
 
     # --- the end ---
+    def stop(self, reason: str) -> None:
+        """Close the spider with ``reason`` (``disk-full``): every later article would fail the
+        same way. Once per crawl; what is in flight ends on its own, what is queued is not
+        sent."""
+        engine = getattr(self.crawler, "_engine", None)
+        if self.stopping or engine is None:
+            return
+        self.stopping = reason
+        from scrapy.utils.defer import deferred_from_coro
+
+        logger.warning("%s: the crawl stops here; the next crawl completes what it listed", reason)
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+
     def _spider_closed(self, spider: Any, reason: str) -> None:
         # after the spider's own close (its handler was connected first) and the pipelines'
         sends = not (self.settings.get("NEWSSPIDER_REDIS_URL") and self.role != WORKER)

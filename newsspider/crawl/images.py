@@ -43,7 +43,6 @@ from newsspider.archive.index import Index, fs_failure
 from newsspider.archive.names import image_path
 from newsspider.article import Article
 from newsspider.crawl.context import ArchiveContext
-from newsspider.crawl.pipelines import stop_crawl
 
 if TYPE_CHECKING:
     from typing import Self
@@ -312,7 +311,7 @@ class ImagesPipeline(FilesPipeline):
             # and the path stays claimed: the next run stores the image there
             reason, stop = fs_failure(exc)
             if stop:
-                stop_crawl(self.crawler, "disk-full" if reason == "disk-full" else "read-only")
+                self.context.stop("disk-full" if reason == "disk-full" else "read-only")
             slug = "disk-full" if reason == "disk-full" else "cannot-store"
             raise self._fail(url, slug, "" if slug == reason else reason) from None
         self._inc("images/downloaded")

@@ -29,19 +29,6 @@ logger = logging.getLogger(__name__)
 UNRECORDED = "unrecorded.jsonl"
 
 
-def stop_crawl(crawler: Crawler, reason: str) -> None:
-    """Close the spider with ``reason`` (``disk-full``): every later article would fail the
-    same way. Once per crawl; what is in flight ends on its own, what is queued is not sent."""
-    context = ArchiveContext.from_crawler(crawler)
-    if context.stopping or crawler.engine is None:
-        return
-    context.stopping = reason
-    from scrapy.utils.defer import deferred_from_coro
-
-    logger.warning("%s: the crawl stops here; the next crawl completes what it listed", reason)
-    deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
-
-
 class ArticlePipeline:
     """Refuses items the archive cannot write, with a reason, before any image is fetched."""
 
@@ -241,7 +228,7 @@ class ArchivePipeline:
             self.context.report.fail(item.url, reason)
             self._note_failed(article_key(item), item.url, item.channel, reason, item.doc_id)
             if stop:
-                stop_crawl(self.crawler, "disk-full" if reason == "disk-full" else "read-only")
+                self.context.stop("disk-full" if reason == "disk-full" else "read-only")
             raise DropItem(f"{item.url}: {reason}", log_level="DEBUG") from None
         self.crawler.stats.inc_value(f"archive/{saved.status}")
         self.context.report.saved(item.url, saved.status)  # the article's end

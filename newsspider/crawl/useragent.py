@@ -39,9 +39,11 @@ def with_contact(contact: str) -> str:
     return f"{PRODUCT}/{package_version()} ({COMMENT}; +{value})"
 
 
-def add_contact(settings: Any) -> None:
-    """``NEWSSPIDER_CONTACT`` into the project's User-Agent (called by the add-on)."""
+def install(settings: Any) -> None:
+    """The project's User-Agent, with ``NEWSSPIDER_CONTACT`` if given (called by the add-on),
+    unless a ``USER_AGENT`` was chosen (in a project's settings, or with ``-s``): Scrapy's own
+    default is the only one replaced."""
+    if (settings.getpriority("USER_AGENT") or 0) > 0:
+        return  # the user chose the whole User-Agent
     contact = (settings.get("NEWSSPIDER_CONTACT") or "").strip()
-    if not contact or settings.get("USER_AGENT") != default():
-        return  # no contact given, or the user chose the whole User-Agent
-    settings.set("USER_AGENT", with_contact(contact), priority=settings.getpriority("USER_AGENT"))
+    settings.set("USER_AGENT", with_contact(contact) if contact else default(), priority="addon")

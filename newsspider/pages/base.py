@@ -853,11 +853,6 @@ def between_comments(container: etree._Element, begin: str, end: str) -> list[et
     return found
 
 
-def class_xpath(tag: str, cls: str) -> str:
-    """XPath test for one class among several (``h1.main-title`` in CSS)."""
-    return f'{tag}[contains(concat(" ", normalize-space(@class), " "), " {cls} ")]'
-
-
 def texts(elements: Iterable[etree._Element]) -> list[str]:
     """Non-empty, whitespace-squeezed texts of elements (keyword links, breadcrumb links)."""
     return [t for t in (text_of(el) for el in elements) if t]

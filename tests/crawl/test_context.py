@@ -13,7 +13,7 @@ from newsspider.archive import index as index_module
 from newsspider.crawl.context import ArchiveContext, report_of
 from newsspider.crawl.images import ImagesPipeline
 from newsspider.crawl.pipelines import ArchivePipeline, ArticlePipeline
-from newsspider.spiders.sina import SinaSpider
+from newsspider.crawl.spiders.sina import SinaSpider
 
 
 def test_one_crawl_opens_one_index_connection_shared_by_spider_and_pipelines(

@@ -39,8 +39,8 @@ from newsspider.archive.store import article_key
 from newsspider.article import Article
 from newsspider.cluster import SharedArchive, SharedState, new_token
 from newsspider.crawl.pipelines import ArchivePipeline
+from newsspider.crawl.spiders.base import ArticleSpiderBase
 from newsspider.pages.base import doc_id_from_url
-from newsspider.spiders.base import ArticleSpiderBase
 from newsspider.testhooks import crash_point
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 #: attribute an Article from the queue carries: (lease key, offer gen)
 LEASE_ATTR = "_newsspider_lease"
 _ARCHIVE_PIPELINE = "newsspider.crawl.pipelines.ArchivePipeline"
-_CLUSTER_PIPELINE = "newsspider.spiders.worker.ClusterArchivePipeline"
+_CLUSTER_PIPELINE = "newsspider.crawl.spiders.worker.ClusterArchivePipeline"
 #: what of a roll spider's article request travels to the worker (all JSON-able)
 _FED_META = ("channel", "roll_ctime", "roll_mtime", "roll_title", "known_key", "article_key",
              "doc_id")  # fmt: skip

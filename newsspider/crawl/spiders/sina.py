@@ -24,7 +24,6 @@ posts written by the archive pipeline. What this spider decides is *what to requ
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,13 +33,14 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from newsspider.archive.channels import DEFAULT_CHANNEL, Channel, load_channels
+from newsspider.archive.channels import DEFAULT_CHANNEL, Channel
 from newsspider.archive.index import Index, Record
 from newsspider.archive.runstate import COMPLETE, STOPPED, RunState, sweep_temp_files
 from newsspider.crawl.context import CRAWL
 from newsspider.crawl.middlewares import SAME_SITE_META
-from newsspider.crawl.roll import RollError, RollItem, parse_roll, parse_when
-from newsspider.spiders.base import (
+from newsspider.crawl.options import CrawlArguments
+from newsspider.crawl.roll import RollError, RollItem, parse_roll
+from newsspider.crawl.spiders.base import (
     ArticleSpiderBase,
     failure_reason,
     network_reason,
@@ -56,25 +56,6 @@ MAX_PAGES = 1000
 SETTLED = frozenset({"archived", "imported", "gone"})
 #: the roll API is served to Sina's own list pages; RSSHub sends the same
 ROLL_HEADERS = {"Referer": "https://finance.sina.com.cn/"}
-
-
-def _flag(value: object) -> bool:
-    """``-a refresh=1`` arrives as text."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _count(value: object, name: str) -> int | None:
-    if value in (None, "", 0, "0"):
-        return None
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, not {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a positive number, not {value!r}")
-    return number
 
 
 def _stamp(rfc1123: str) -> int | None:
@@ -100,14 +81,17 @@ class SinaSpider(ArticleSpiderBase):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.channel_keys = [c for c in re.split(r"[,\s]+", channel or "") if c]
-        self.max_pages = _count(pages, "pages")
-        self.limit = _count(limit, "limit")
-        self.since = int(parse_when(since).timestamp()) if since else None
-        self.until = int(parse_when(until, end=True).timestamp()) if until else None
-        self.refresh = _flag(refresh)
-        #: with refresh: re-fetch only the archived articles this page object made (#18)
-        self.template = template or ""
+        #: the arguments as given (``-a`` text or the command's values), checked in
+        #: :meth:`from_crawler` where the channel table is known (:class:`CrawlArguments`)
+        self.given = {"channel": channel, "pages": pages, "limit": limit, "since": since,
+                      "until": until, "refresh": refresh, "template": template}  # fmt: skip
+        self.arguments = CrawlArguments(channels=())
+        self.max_pages: int | None = None
+        self.limit: int | None = None
+        self.since: int | None = None
+        self.until: int | None = None
+        self.refresh = False
+        self.template = ""
         self.channels: list[Channel] = []
         self.index: Index | None = None
         #: keys (doc id, else URL) requested in this run: a second channel's copy is skipped
@@ -122,18 +106,24 @@ class SinaSpider(ArticleSpiderBase):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # the same checks and refusals as `newsspider crawl`'s options (a UsageError: one line)
+        checked = spider.arguments = CrawlArguments.parse(
+            **spider.given,
+            channels_file=crawler.settings.get("NEWSSPIDER_CHANNELS_FILE"),
+            default_channel=crawler.settings.get("NEWSSPIDER_CHANNEL") or DEFAULT_CHANNEL,
+        )
+        spider.max_pages, spider.limit = checked.pages, checked.limit
+        spider.template = checked.template
+        spider.since = int(checked.since.timestamp()) if checked.since else None
+        spider.until = int(checked.until.timestamp()) if checked.until else None
         # ``-a refresh=1`` or NEWSSPIDER_REFRESH: the archive rewrites imported posts too
-        spider.refresh = spider.context.refresh = spider.refresh or spider.context.refresh
+        spider.refresh = spider.context.refresh = checked.refresh or spider.context.refresh
         return spider
 
     # --- set-up ---
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        table = load_channels(self.settings.get("NEWSSPIDER_CHANNELS_FILE"))
-        keys = self.channel_keys or [self.settings.get("NEWSSPIDER_CHANNEL") or DEFAULT_CHANNEL]
-        unknown = [k for k in keys if k not in table]
-        if unknown:
-            raise ValueError(f"unknown channel(s) {', '.join(unknown)} (known: {', '.join(table)})")
-        self.channels = [table[k] for k in dict.fromkeys(keys)]
+        table = self.context.channels
+        self.channels = [table[k] for k in self.arguments.channels]  # checked: from_crawler
         self.report.channels = [c.key for c in self.channels]
         output = self.context.output
         self.max_attempts = self.settings.getint("NEWSSPIDER_MAX_ATTEMPTS", 5)

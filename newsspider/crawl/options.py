@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from newsspider.article import DEFAULT_CHANNEL
 from newsspider.errors import UsageError
 
 #: the levels ``--log-level`` takes (Python's, as Scrapy's LOG_LEVEL does)
@@ -205,3 +208,59 @@ def settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
             raise UsageError(f"-s {pair}: expected NAME=VALUE")
         out[key.strip()] = value
     return out
+
+
+def _count(name: str, value: object) -> int | None:
+    """``--pages``/``--limit`` (an int from argparse) or ``-a pages=N`` (text): 1 or more, or
+    absent (None or "")."""
+    if value is None or value == "":
+        return None
+    try:
+        return positive_int(str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--{name}: {exc}") from None
+
+
+def flag(value: object) -> bool:
+    """``-a refresh=1`` arrives as text; ``--refresh`` as a bool."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class CrawlArguments:
+    """What a channel crawl is asked to do, checked in one place for every way to start it:
+    ``newsspider crawl``/``schedule``'s options and ``scrapy crawl sina -a ...``'s arguments
+    (Scrapyd's too) get the same checks and the same one-line refusals (:class:`UsageError`)."""
+
+    channels: tuple[str, ...]
+    pages: int | None = None
+    limit: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    refresh: bool = False
+    #: with refresh: re-fetch only the archived articles this page object made (#18)
+    template: str = ""
+
+    @classmethod
+    def parse(cls, *, channel: str | list[str] | None = None, pages: object = None,
+              limit: object = None, since: str | None = "", until: str | None = "",
+              refresh: object = False, template: str | None = "",
+              channels_file: str | None = None, default_channel: str = DEFAULT_CHANNEL,
+              ) -> CrawlArguments:  # fmt: skip
+        """``channel``: keys in order (a list, or text with commas or spaces as ``-a channel=``
+        gives it); none means ``default_channel``."""
+        keys = re.split(r"[,\s]+", channel) if isinstance(channel, str) else list(channel or [])
+        start, stop = window(since or None, until or None)
+        if template and not flag(refresh):
+            raise UsageError("--template NAME needs --refresh (it narrows what is re-fetched)")
+        return cls(
+            channels=tuple(channels([k for k in keys if k] or [default_channel], channels_file)),
+            pages=_count("pages", pages),
+            limit=_count("limit", limit),
+            since=start,
+            until=stop,
+            refresh=flag(refresh),
+            template=template or "",
+        )

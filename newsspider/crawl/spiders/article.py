@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import scrapy
+from scrapy.crawler import Crawler
 
+from newsspider.article import DEFAULT_CHANNEL
 from newsspider.crawl.context import FETCH
+from newsspider.crawl.options import channels
+from newsspider.crawl.spiders.base import ArticleSpiderBase
+from newsspider.errors import UsageError
 from newsspider.markup.urls import canonical_article_url, offsite_host
 from newsspider.pages.base import doc_id_from_url
-from newsspider.spiders.base import ArticleSpiderBase
 
 
 class ArticleSpider(ArticleSpiderBase):
@@ -23,10 +27,19 @@ class ArticleSpider(ArticleSpiderBase):
         self.urls = [canonical_article_url(u) for u in given]
         self.channel = channel
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # the same checks and refusals as `newsspider fetch` (a UsageError: one line)
+        if not spider.urls:
+            raise UsageError("give at least one article URL: -a url=URL")
+        settings = crawler.settings
+        given = spider.channel or settings.get("NEWSSPIDER_CHANNEL") or DEFAULT_CHANNEL
+        spider.channel = channels([given], settings.get("NEWSSPIDER_CHANNELS_FILE"))[0]
+        return spider
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if not self.urls:
-            raise ValueError("give at least one article URL: -a url=URL")
-        channel = self.channel or self.settings.get("NEWSSPIDER_CHANNEL")
+        channel = self.channel
         for url in dict.fromkeys(self.urls):  # a URL given twice is one article
             offsite = offsite_host(url)
             if offsite is not None:  # never requested: not even its robots.txt
