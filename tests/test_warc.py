@@ -60,7 +60,11 @@ def warc_settings(path: Path) -> dict[str, Any]:
     """Settings that record into the WARC ``path``, with the middleware at its documented place."""
     return {
         "NEWSSPIDER_RECORD_WARC": str(path),
-        "DOWNLOADER_MIDDLEWARES": {WarcRecordDownloaderMiddleware: WARC_RECORD_MIDDLEWARE_ORDER},
+        "DOWNLOADER_MIDDLEWARES": {
+            "newsspider.crawl.middlewares.WarcRecordDownloaderMiddleware": (
+                WARC_RECORD_MIDDLEWARE_ORDER
+            )
+        },
     }
 
 
