@@ -21,8 +21,9 @@ from newsspider.archive.index import STATE_DIR, free_reserve, fs_failure, make_r
 from newsspider.archive.post import normalize_title
 from newsspider.archive.preflight import check_output
 from newsspider.archive.runstate import sweep_temp_files
-from newsspider.archive.store import Archive, article_key
+from newsspider.archive.store import article_key
 from newsspider.article import Article
+from newsspider.cluster import open_archive
 from newsspider.spiders.base import article_failed, article_gone, article_saved
 from newsspider.testhooks import crash_point
 
@@ -130,7 +131,9 @@ class ArchivePipeline:
         #: url -> the failure the index could not take (a full disk); recorded at the close if
         #: it can be by then, else by the next run (``.newsspider/unrecorded.jsonl``)
         self.unrecorded: dict[str, dict[str, str]] = {}
-        self.archive = Archive(
+        # a cluster's worker writes through the cluster's file-name claims (cluster/archive.py)
+        self.archive = open_archive(
+            s,
             output,
             channels=load_channels(s.get("NEWSSPIDER_CHANNELS_FILE")),
             images=self.form.images,

@@ -49,6 +49,10 @@ ITEM_PIPELINES = {
     "newsspider.pipelines.ArticlePipeline": 100,
     "newsspider.images.ImagesPipeline": 300,
     "newsspider.pipelines.ArchivePipeline": 800,
+    # a cluster's worker only (NEWSSPIDER_REDIS_ROLE): claim the article's lease right before
+    # its post is written, record it in Redis right after (newsspider/crawl/cluster.py)
+    "newsspider.crawl.cluster.LeaseClaimPipeline": 790,
+    "newsspider.crawl.cluster.LeaseRecordPipeline": 810,
 }
 
 DOWNLOADER_MIDDLEWARES = {
@@ -77,9 +81,13 @@ DOWNLOADER_MIDDLEWARES = {
 # the live progress line (inactive unless NEWSSPIDER_PROGRESS is set)
 EXTENSIONS = {"newsspider.progress.Progress": 500}
 
-# with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the feeder);
-# inactive otherwise (newsspider/spiders/worker.py)
-SPIDER_MIDDLEWARES = {"newsspider.spiders.worker.FeedMiddleware": 50}
+# with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the feeder),
+# or (NEWSSPIDER_REDIS_ROLE = "worker") come from it; inactive otherwise
+# (newsspider/crawl/cluster.py)
+SPIDER_MIDDLEWARES = {
+    "newsspider.crawl.cluster.FeedMiddleware": 50,
+    "newsspider.crawl.cluster.WorkerMiddleware": 51,
+}
 
 # --- newsspider's own settings ---
 NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
@@ -106,6 +114,9 @@ NEWSSPIDER_MAX_ATTEMPTS = 5  # runs that retry an article recorded as failed bef
 NEWSSPIDER_PROGRESS = False  # a live progress line on stderr (the crawl command sets it on a TTY)
 # --- several machines through Redis (`crawl --redis URL` feeds, `worker --redis URL` archives) ---
 NEWSSPIDER_REDIS_URL = None  # redis://host:6379/0; unset: a single-machine crawl
+NEWSSPIDER_REDIS_ROLE = (
+    "feeder"  # or "worker": archive what the feeder queued (`newsspider worker`)
+)
 NEWSSPIDER_REDIS_PREFIX = "newsspider"  # key prefix: several clusters can share one server
 NEWSSPIDER_REDIS_LEASE = 300  # seconds a worker holds an article before others may take it back
 NEWSSPIDER_REDIS_POLL = 1.0  # seconds between a worker's looks at the queue and its leases

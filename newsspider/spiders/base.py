@@ -27,6 +27,8 @@ from twisted.python.failure import Failure
 
 from newsspider.archive.post import normalize_title
 from newsspider.article import Article, NotAnArticle
+from newsspider.cluster import FEEDER
+from newsspider.cluster import role as cluster_role
 from newsspider.health import ExtractionHealth
 from newsspider.middlewares import SAME_SITE_META, HopRefused
 from newsspider.pages import extract
@@ -289,7 +291,7 @@ class ArticleSpiderBase(scrapy.Spider):
         Ctrl-C or an engine stop ended the crawl) is withdrawn: not requested, counted apart
         (``crawl/skipped_stopped``), and the next crawl lists it again."""
         stats = self.crawler.stats
-        if self.settings.get("NEWSSPIDER_REDIS_URL") and self.name != "worker":
+        if cluster_role(self.settings) == FEEDER:
             return  # a cluster's feeder: its article requests went to Redis, not to the network
         for key in self.ledger.open_keys():
             if key in self.ledger.sent:
