@@ -175,3 +175,27 @@ def test_a_killed_workers_articles_are_archived_by_the_other(
     assert "lease lapsed" in log, log[-3000:]
     assert posts(tmp_path / "dies"), "the killed worker had archived nothing"
     assert_cluster_matches(single, [tmp_path / "dies", tmp_path / "lives"])
+
+
+def test_a_worker_started_by_scrapy_crawl_is_the_sina_spider_with_a_setting(
+    tmp_path: Path, redis_url: str, channel: tuple[Path, Path]
+) -> None:
+    """Scrapyd and ``scrapy crawl`` have no ``worker`` command: ``NEWSSPIDER_REDIS_ROLE=worker``
+    alone makes the ordinary spider a worker (on Scrapy's own scheduler), with the same bytes."""
+    replay, single = channel
+    feed(tmp_path, redis_url, replay)
+    out = tmp_path / "scrapy"
+    settings = {"NEWSSPIDER_REDIS_URL": redis_url, "NEWSSPIDER_REDIS_ROLE": "worker",
+                "NEWSSPIDER_REPLAY_DIR": str(replay), "NEWSSPIDER_OUTPUT": str(out),
+                "NEWSSPIDER_IMAGES": "off", "NEWSSPIDER_EXIT_WHEN_IDLE": "1.5",
+                "NEWSSPIDER_REDIS_POLL": "0.2", "LOG_LEVEL": "INFO"}  # fmt: skip
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "sina"]
+    for name, value in settings.items():
+        cmd += ["-s", f"{name}={value}"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    run = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=120,
+                         env=env, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Spider closed (idle)" in run.stderr
+    assert_cluster_matches(single, [out])
+    assert "'cluster/popped': 200" in run.stderr
