@@ -8,6 +8,7 @@ what the workers write together must be, byte for byte, what one machine's crawl
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -199,3 +200,28 @@ def test_a_worker_started_by_scrapy_crawl_is_the_sina_spider_with_a_setting(
     assert "Spider closed (idle)" in run.stderr
     assert_cluster_matches(single, [out])
     assert "'cluster/popped': 200" in run.stderr
+
+
+def test_the_feeder_offers_the_articles_that_failed_before_and_fetches_none(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A cluster's earlier failure is requested again at the feeder's start (not only when a
+    roll page lists it): it goes to the queue like the rest, never fetched by the feeder."""
+    from newsspider.cluster import SharedState, connect
+
+    b = ReplayBuilder(tmp_path / "replay")
+    listed, _, title, html = synthetic_article(0, when=BASE_TIME)
+    b.add(listed, html)
+    b.add_roll("china", 1, roll_body([roll_item(listed, title, BASE_TIME)], total=1))
+    unlisted, docid, _, html = synthetic_article(1, when=BASE_TIME - 60)
+    b.add(unlisted, html)
+    replay = b.write()
+    shared = SharedState(connect(redis_url))
+    try:
+        shared.records.mark_failed(docid, unlisted, "china", "HTTP 500")
+        feed(tmp_path, redis_url, replay)
+        queued = [json.loads(d)["url"] for d in shared.redis.lrange(shared.queue_key, 0, -1)]
+    finally:
+        shared.close()
+    assert sorted(queued) == sorted([listed, unlisted])
+    assert not (tmp_path / "feeder" / "_posts").exists()
