@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -26,6 +27,7 @@ from newsspider.markup.body import (
 )
 from newsspider.markup.text import strip_private_use
 from newsspider.markup.urls import canonical_article_url, resolve_url
+from newsspider.pages.fields import field, fields_of
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -636,16 +638,34 @@ class Page:
         writer text and lists, never the tree."""
         return render_bodies(self.containers, self.canonical_url())
 
-    @property
-    def _images(self) -> tuple[list[str], list[str]]:
-        """(every image the post body shows, the article's own ones), in order."""
-        rendered = self._rendered
-        return rendered.images, rendered.content_images
+    # --- fields (``@field``: what Page.to_article assembles), overridable per family ---
+    @field
+    def body(self) -> str:
+        """The post body: the containers through the body transform."""
+        return self._rendered.html
 
-    # --- fields, overridable per family ---
+    @field
+    def body_images(self) -> list[str]:
+        """Every image the post body shows (boilerplate blocks included): what to download."""
+        return self._rendered.images
+
+    @field
+    def images(self) -> list[str]:
+        """The article's own pictures: the body's content images less those in paragraphs
+        that are not article text (:meth:`noise_images`)."""
+        content = self._rendered.content_images
+        noise = self.noise_images() if content else set()
+        return [u for u in content if u not in noise]
+
+    @field(into=("family",))
+    def template_family(self) -> str:
+        return self.family
+
+    @field(into=("url",))
     def canonical_url(self) -> str:
         return canonical_article_url(self.url)
 
+    @field
     def doc_id(self) -> str:
         """From the URL, else ``<meta name="publishid">``: that one only when it looks like a doc
         id (letters and digits), since it names files (``name (DOCID).md``) and a page may hold
@@ -656,21 +676,27 @@ class Page:
         meta = self.meta("publishid").split(",")[-1].strip()
         return meta if _SAFE_DOC_ID.fullmatch(meta) else ""
 
+    @field
     def title(self) -> str:
         raise NotImplementedError
 
+    @field
     def created_at(self) -> datetime | None:
         return parse_beijing(self.meta("weibo: article:create_at"))
 
+    @field
     def published(self) -> datetime | None:
         return None
 
+    @field
     def first_published(self) -> datetime | None:
         return parse_beijing(self.meta("article:published_time"))
 
+    @field
     def modified(self) -> datetime | None:
         return parse_beijing(self.meta("weibo: article:update_at"))
 
+    @field(into=("source", "source_url"))
     def source(self) -> tuple[str, str]:
         return "", ""
 
@@ -678,15 +704,19 @@ class Page:
         """A link as a browser follows it (protocol-relative -> https, like the article)."""
         return resolve_url(href, self.canonical_url()) if href and href.strip() else ""
 
+    @field
     def media(self) -> str:
         return self.meta("mediaid", "article:author")
 
+    @field
     def editor(self) -> str:
         return ""
 
+    @field
     def keywords(self) -> list[str]:
         return meta_keywords(self.meta("keywords"), self.title())
 
+    @field
     def breadcrumb(self) -> list[str]:
         return []
 
@@ -723,6 +753,7 @@ class Page:
         """The paragraphs that may hold article text (noise ones included, see is_noise)."""
         return [p for p, inside in self._paragraph_roles if inside]
 
+    @field
     def paragraphs(self) -> list[str]:
         """Article text only: paragraphs minus the lines that are not the article's words."""
         out = []
@@ -750,6 +781,7 @@ class Page:
             or is_related_heading(p, text)
         )
 
+    @field
     def original_title(self) -> str:
         if "原标题" not in text_content(self.container):  # most pages: one call, not one a line
             return ""
@@ -780,15 +812,22 @@ class Page:
                     return True
         return False
 
-    def extract(self) -> Article:
-        title = self.title()
-        if not title:
+    def value(self, name: str) -> Any:
+        """The value of the field method ``name``, computed once per page (the refusals of
+        :meth:`check` read the fields the Article then carries)."""
+        memo: dict[str, Any] = self.__dict__.setdefault("_field_values", {})
+        if name not in memo:
+            memo[name] = getattr(self, name)()
+        return memo[name]
+
+    def check(self) -> None:
+        """Refuse a page that must not become a post (:class:`NotAnArticle` with the reason),
+        before the rest of its fields are read: no headline, or a body with neither text nor
+        pictures."""
+        if not self.value("title"):
             raise NotAnArticle(f"no headline found ({self.family})", stat="no_title")
-        shown, content = self._images
-        paragraphs = self.paragraphs()
-        noise = self.noise_images() if content else set()
-        images = [u for u in content if u not in noise]
-        if not paragraphs and not images:
+        self.value("body")  # rendered first: the images lists come from the same render
+        if not self.value("paragraphs") and not self.value("images"):
             if self.has_video():
                 raise NotAnArticle(
                     f"video-only page: the body holds a video player but no text and no images"
@@ -799,29 +838,19 @@ class Page:
                 f"body holds neither text nor images (video-only or empty page, {self.family})",
                 stat="empty_body",
             )
-        source, source_url = self.source()
-        article = Article(
-            url=self.canonical_url(),
-            doc_id=self.doc_id(),
-            title=title,
-            created_at=self.created_at(),
-            published=self.published(),
-            first_published=self.first_published(),
-            modified=self.modified(),
-            source=source,
-            source_url=source_url,
-            media=self.media(),
-            editor=self.editor(),
-            original_title=self.original_title(),
-            keywords=self.keywords(),
-            breadcrumb=self.breadcrumb(),
-            family=self.family,
-            body=self._rendered.html,
-            images=images,
-            body_images=shown,
-            paragraphs=paragraphs,
-        )
-        return article
+
+    def to_article(self) -> Article:
+        """The Article of the fields this page object declares (``@field``), after
+        :meth:`check`: one assembly for every family, nothing set by hand."""
+        self.check()
+        values: dict[str, Any] = {}
+        for name, into in fields_of(type(self)).items():
+            value = self.value(name)
+            if len(into) == 1:
+                values[into[0]] = value
+            else:
+                values.update(zip(into, value, strict=True))
+        return Article(**values)
 
 
 _VIDEO_CLASSES = frozenset({"video-2017", "artical-player-wrap"})
@@ -851,11 +880,6 @@ def between_comments(container: etree._Element, begin: str, end: str) -> list[et
         elif inside and isinstance(tag, str):
             found.append(el)
     return found
-
-
-def class_xpath(tag: str, cls: str) -> str:
-    """XPath test for one class among several (``h1.main-title`` in CSS)."""
-    return f'{tag}[contains(concat(" ", normalize-space(@class), " "), " {cls} ")]'
 
 
 def texts(elements: Iterable[etree._Element]) -> list[str]:
