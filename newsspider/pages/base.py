@@ -25,6 +25,15 @@ from newsspider.markup.body import (
     odd_noscript,
     render_bodies,
 )
+from newsspider.markup.boilerplate import (
+    AD_SLOT_ATTR,
+    NOT_TEXT_CLASSES,
+    NOT_TEXT_IDS,
+    NOT_TEXT_PARAGRAPH_CLASSES,
+    NOT_TEXT_SUDACLICK,
+    VIDEO_CLASSES,
+    VIDEO_IDS,
+)
 from newsspider.markup.text import strip_private_use
 from newsspider.markup.urls import canonical_article_url, resolve_url
 from newsspider.pages.fields import field, fields_of
@@ -356,16 +365,11 @@ def meta_keywords(raw: str, title: str) -> list[str]:
 
 # --- what is not article text --------------------------------------------------------------
 
-#: blocks inside a body whose text is never the article's (FORMAT.md keeps them in the body)
-NOISE_CLASSES = frozenset(
-    {
-        "tech-quotation", "ct_hqimg", "video-2017", "appendQr_wrap", "app-kaihu-qr",
-        "artical-player-wrap", "article-notice", "fin_art_weixin", "sinaads", "goods-card",
-        "weibo-2017", "img_descr",
-    }
-)  # fmt: skip
-NOISE_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad", "J_Article_Player"})
-_NOISE_SUDA = frozenset({"suda_1028_guba"})
+#: blocks inside a body whose text is never the article's (FORMAT.md keeps them in the body);
+#: the one list of Sina's boilerplate blocks, with its reasons: markup/boilerplate.py
+NOISE_CLASSES = NOT_TEXT_CLASSES
+NOISE_IDS = NOT_TEXT_IDS
+_NOISE_SUDA = NOT_TEXT_SUDACLICK
 #: elements whose text a reader never sees as the article's words
 #: (``<object>``/``<embed>`` are not: the post keeps a plugin's fallback text, and what lxml
 #: nests inside a void ``<embed>`` is the text after it; ``<svg>``/``<math>`` are: the post
@@ -389,7 +393,7 @@ def is_noise_block(el: etree._Element) -> bool:
     cls = attrib.get("class")
     if cls and not NOISE_CLASSES.isdisjoint(cls.split()):
         return True
-    if attrib.get("id") in NOISE_IDS or attrib.get("sax-type") is not None:
+    if attrib.get("id") in NOISE_IDS or attrib.get(AD_SLOT_ATTR) is not None:
         return True
     return attrib.get("data-sudaclick") in _NOISE_SUDA
 
@@ -771,7 +775,7 @@ class Page:
         """Is this paragraph not the article's words? ``text`` is its stripped text when the
         caller has it already."""
         cls = p.get("class") or ""
-        if "article-editor" in cls or "show_author" in cls or "article-notice" in cls:
+        if cls and any(c in cls for c in NOT_TEXT_PARAGRAPH_CLASSES):
             return True
         if text is None:
             text = text_content(p).strip(_PARA_TRIM)
@@ -853,8 +857,8 @@ class Page:
         return Article(**values)
 
 
-_VIDEO_CLASSES = frozenset({"video-2017", "artical-player-wrap"})
-_VIDEO_IDS = frozenset({"Video_Cont", "J_Article_Player"})
+_VIDEO_CLASSES = VIDEO_CLASSES
+_VIDEO_IDS = VIDEO_IDS
 
 
 def _is_video_block(el: etree._Element) -> bool:
