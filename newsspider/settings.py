@@ -74,6 +74,9 @@ NEWSSPIDER_SUMMARY_JSON = None
 NEWSSPIDER_COMMAND = None  # what started the crawl, for a second crawl the lock refuses
 # --- several machines through Redis (`crawl --redis URL` feeds, `worker --redis URL` archives) ---
 NEWSSPIDER_REDIS_URL = None  # redis://host:6379/0; unset: a single-machine crawl
+NEWSSPIDER_REDIS_ROLE = (
+    "feeder"  # or "worker": archive what the feeder queued (`newsspider worker`)
+)
 NEWSSPIDER_REDIS_PREFIX = "newsspider"  # key prefix: several clusters can share one server
 NEWSSPIDER_REDIS_LEASE = 300  # seconds a worker holds an article before others may take it back
 NEWSSPIDER_REDIS_POLL = 1.0  # seconds between a worker's looks at the queue and its leases

@@ -8,77 +8,37 @@ what the workers write together must be, byte for byte, what one machine's crawl
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT, run_newsspider
+from redisserver import empty_db, needs_redis, serve
 from rollreplay import ReplayBuilder, roll_body, roll_item, synthetic_article, unix
 
-REDIS_SERVER = shutil.which("redis-server")
 # (scrapy-redis's own deprecation warning is filtered by name in pyproject.toml)
-pytestmark = pytest.mark.skipif(
-    REDIS_SERVER is None,
-    reason="no redis-server binary: the cluster tests need one (apt-get install redis-server)",
-)
+pytestmark = needs_redis
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve(tmp_path_factory)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    return empty_db(redis_server)
+
 
 N = 200
 BASE_TIME = unix("2023-01-01 12:00:00")
 #: fast polling, a short lease and small batches, so two workers share 200 articles in seconds
 FAST = ["-s", "NEWSSPIDER_REDIS_POLL=0.2", "-s", "CONCURRENT_REQUESTS=8"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private redis-server (no persistence) for this module; its URL without the db."""
-    assert REDIS_SERVER is not None
-    folder = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    """An empty database for each test."""
-    from newsspider.cluster import connect
-
-    url = f"{redis_server}/0"
-    client = connect(url)
-    client.flushdb()
-    client.close()
-    return url
 
 
 @pytest.fixture(scope="module")
@@ -218,53 +178,50 @@ def test_a_killed_workers_articles_are_archived_by_the_other(
     assert_cluster_matches(single, [tmp_path / "dies", tmp_path / "lives"])
 
 
-def test_leases_fence_a_stalled_worker_and_offers_are_not_repeated(redis_url: str) -> None:
-    """The Lua side alone: what the worker processes rely on, at the edges they rarely hit."""
-    from newsspider.archive.index import Record
+def test_a_worker_started_by_scrapy_crawl_is_the_sina_spider_with_a_setting(
+    tmp_path: Path, redis_url: str, channel: tuple[Path, Path]
+) -> None:
+    """Scrapyd and ``scrapy crawl`` have no ``worker`` command: ``NEWSSPIDER_REDIS_ROLE=worker``
+    alone makes the ordinary spider a worker (on Scrapy's own scheduler), with the same bytes."""
+    replay, single = channel
+    feed(tmp_path, redis_url, replay)
+    out = tmp_path / "scrapy"
+    settings = {"NEWSSPIDER_REDIS_URL": redis_url, "NEWSSPIDER_REDIS_ROLE": "worker",
+                "NEWSSPIDER_REPLAY_DIR": str(replay), "NEWSSPIDER_OUTPUT": str(out),
+                "NEWSSPIDER_IMAGES": "off", "NEWSSPIDER_EXIT_WHEN_IDLE": "1.5",
+                "NEWSSPIDER_REDIS_POLL": "0.2", "LOG_LEVEL": "INFO"}  # fmt: skip
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "sina"]
+    for name, value in settings.items():
+        cmd += ["-s", f"{name}={value}"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    run = subprocess.run(cmd, cwd=PROJECT, capture_output=True, text=True, timeout=120,
+                         env=env, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Spider closed (idle)" in run.stderr
+    assert_cluster_matches(single, [out])
+    assert "'cluster/popped': 200" in run.stderr
+
+
+def test_the_feeder_offers_the_articles_that_failed_before_and_fetches_none(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A cluster's earlier failure is requested again at the feeder's start (not only when a
+    roll page lists it): it goes to the queue like the rest, never fetched by the feeder."""
     from newsspider.cluster import SharedState, connect
 
-    shared = SharedState(connect(redis_url), prefix="t", lease=0.05)
-    url = "https://finance.sina.com.cn/china/2023-01-01/doc-izz1.shtml"
-    assert shared.offer("zz1", url, {"channel": "china"})
-    assert not shared.offer("zz1", url, {"channel": "china"})  # queued: not twice
-    [data] = shared.pop(5, "A")
-    assert not shared.offer("zz1", url, {})  # leased: not twice either
-    time.sleep(0.1)  # A stalls past its lease
-    assert shared.requeue_expired() == 1
-    assert shared.pop(5, "B") == [data]
-    assert shared.renew("A", ["zz1"]) == ["zz1"]  # A learns it lost the article
-    gen = __import__("json").loads(data)["meta"]["cluster_gen"]
-    assert shared.claim("zz1", "A", gen) == "lost"
-    assert shared.claim("zz1", "B", gen) == "ok"
-    shared.done("zz1", "B", gen, Record(key="zz1", url=url, path="_posts/x.md"), [url])
-    assert shared.record_by_url(url) is not None and shared.status() == (0, 0, 0)
-    # a stale copy of the same offer (pushed back by hand, say) is dropped, not handed out
-    shared.redis.rpush(shared.queue_key, data)
-    assert shared.pop(5, "C") == [] and shared.claim("zz1", "C", gen) == "done"
-    # a later offer (a re-fetch) is a new one
-    assert shared.offer("zz1", url, {"channel": "china"}) and len(shared.pop(5, "C")) == 1
-    shared.close()
-
-
-def test_workers_sharing_a_folder_never_take_the_same_name(tmp_path: Path, redis_url: str) -> None:
-    """Two headlines alike, two workers on one folder: one plain name, one `` (DOCID)``."""
-    from newsspider.article import Article
-    from newsspider.cluster import SharedArchive, SharedState, connect
-
-    one, two = (SharedArchive(tmp_path / "shared", shared=SharedState(connect(redis_url)),
-                              images="off") for _ in range(2))  # fmt: skip
-    title = "同一个标题"
-    a = Article(url="https://finance.sina.com.cn/a/doc-iaaa.shtml", doc_id="aaa", title=title,
-                body="a")  # fmt: skip
-    b = Article(url="https://finance.sina.com.cn/b/doc-ibbb.shtml", doc_id="bbb", title=title,
-                body="b")  # fmt: skip
-    # the second worker decides before the first has written anything its index could show
-    path_a = one._choose_path(a, one.channel("china"), "aaa")
-    path_b = two._choose_path(b, two.channel("china"), "bbb")
-    assert path_a.endswith(f"/{title}.md") and path_b.endswith(f"/{title} (bbb).md")
-    # and in a folder of its own, the name another worker took elsewhere is not reused
-    three = SharedArchive(tmp_path / "own", shared=SharedState(connect(redis_url)), images="off")
-    assert three.save(a).path == path_a and three.save(b).path == path_b
-    for archive in (one, two, three):
-        archive.shared.close()
-        archive.close()
+    b = ReplayBuilder(tmp_path / "replay")
+    listed, _, title, html = synthetic_article(0, when=BASE_TIME)
+    b.add(listed, html)
+    b.add_roll("china", 1, roll_body([roll_item(listed, title, BASE_TIME)], total=1))
+    unlisted, docid, _, html = synthetic_article(1, when=BASE_TIME - 60)
+    b.add(unlisted, html)
+    replay = b.write()
+    shared = SharedState(connect(redis_url))
+    try:
+        shared.records.mark_failed(docid, unlisted, "china", "HTTP 500")
+        feed(tmp_path, redis_url, replay)
+        queued = [json.loads(d)["url"] for d in shared.redis.lrange(shared.queue_key, 0, -1)]
+    finally:
+        shared.close()
+    assert sorted(queued) == sorted([listed, unlisted])
+    assert not (tmp_path / "feeder" / "_posts").exists()

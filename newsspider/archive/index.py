@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from newsspider.archive.fulltext import (
     flush_pending,
     timestamp,
 )
+from newsspider.archive.post import rfc1123
 from newsspider.errors import ArchiveDamaged, UsageError
 from newsspider.testhooks import crash_point, disk_write
 
@@ -381,6 +383,36 @@ class Index:
         """Articles whose last attempt failed (``index failed``; a crawl retries them)."""
         rows = self.db.execute("SELECT * FROM articles WHERE status = 'failed' ORDER BY key")
         return [Record.from_row(row) for row in rows.fetchall()]
+
+    # --- outcomes: the two that are not a whole row (archive/records.py ArticleRecords) ---
+    def mark_gone(self, key: str, reason: str, *, now: float | None = None) -> bool:
+        """Sina no longer serves an archived article: its post stays, the index says ``gone``."""
+        rec = self.get(key)
+        if rec is None:
+            return False
+        rec.status = "gone"
+        rec.reason = reason
+        rec.last_archived = rec.last_archived or rfc1123(time.time() if now is None else now)
+        self.put(rec)
+        return True
+
+    def mark_failed(self, key: str, url: str, channel: str, reason: str, *,
+                    doc_id: str = "") -> Record | None:  # fmt: skip
+        """An article that could not be fetched or extracted after its retries: the index says
+        ``failed`` with the reason and how many runs tried, so ``index failed`` lists it and the
+        next crawl retries it. A post already on disk is never demoted (returns ``None``)."""
+        rec = self.get(key) or (self.by_url(url) if url else None)
+        if rec is not None and rec.status in ("archived", "imported", "gone"):
+            return None
+        if rec is None:
+            rec = Record(key=key, url=url, doc_id=doc_id, channel=channel, path=None)
+        if rec.path and not (self.state.parent / rec.path).exists():
+            rec.path = None  # a reservation left by a crash: nothing holds that name
+        rec.url = rec.url or url
+        rec.channel = rec.channel or channel
+        rec.status, rec.reason, rec.attempts = "failed", reason, rec.attempts + 1
+        self.put(rec)
+        return rec
 
 
 def read_journal(path: Path) -> Iterator[dict[str, Any]]:

@@ -162,32 +162,12 @@ class Archive:
 
     def mark_gone(self, key: str, reason: str, *, now: float | None = None) -> bool:
         """Sina no longer serves an archived article: its post stays, the index says ``gone``."""
-        rec = self.index.get(key)
-        if rec is None:
-            return False
-        rec.status = "gone"
-        rec.reason = reason
-        rec.last_archived = rec.last_archived or rfc1123(time.time() if now is None else now)
-        self.index.put(rec)
-        return True
+        return self.index.mark_gone(key, reason, now=now)
 
     def mark_failed(self, key: str, url: str, channel: str, reason: str, *,
                     doc_id: str = "") -> Record | None:  # fmt: skip
-        """An article that could not be fetched or extracted after its retries: the index says
-        ``failed`` with the reason and how many runs tried, so ``index failed`` lists it and the
-        next crawl retries it. A post already on disk is never demoted (returns ``None``)."""
-        rec = self.index.get(key) or (self.index.by_url(url) if url else None)
-        if rec is not None and rec.status in ("archived", "imported", "gone"):
-            return None
-        if rec is None:
-            rec = Record(key=key, url=url, doc_id=doc_id, channel=channel, path=None)
-        if rec.path and not (self.root / rec.path).exists():
-            rec.path = None  # a reservation left by a crash: nothing holds that name
-        rec.url = rec.url or url
-        rec.channel = rec.channel or channel
-        rec.status, rec.reason, rec.attempts = "failed", reason, rec.attempts + 1
-        self.index.put(rec)
-        return rec
+        """Still failing after its retries: recorded ``failed`` (:meth:`Index.mark_failed`)."""
+        return self.index.mark_failed(key, url, channel, reason, doc_id=doc_id)
 
     def save(self, article: Article, *, now: float | None = None) -> Saved:
         now = time.time() if now is None else now

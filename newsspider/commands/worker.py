@@ -2,8 +2,9 @@
 
 ``newsspider crawl --redis URL`` (or ``schedule ... --redis URL``) on one machine reads the roll
 lists and queues the new articles in Redis; ``newsspider worker --redis URL`` on any number of
-machines fetches them and writes the posts into its own ``--output``. See
-:mod:`newsspider.cluster` for what Redis holds and why.
+machines fetches them and writes the posts into its own ``--output``: the ``sina`` spider and
+the usual pipelines, with the cluster's components switched on by the settings
+(:mod:`newsspider.crawl.cluster`). See :mod:`newsspider.cluster` for what Redis holds and why.
 
 :func:`add_redis_option` and :func:`redis_settings` are what other commands reuse to take
 ``--redis``: the option only becomes ``NEWSSPIDER_REDIS_URL``, which is also how Scrapyd (or
@@ -99,7 +100,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings(args, **extra)
     _writable_output(settings)
     check_redis(args.redis)
-    crawler = _run(settings, "worker")
+    from newsspider.crawl.cluster import worker_settings
+
+    # the ordinary spider and pipelines, fed from the queue (crawl/cluster.py); an explicit
+    # -s still wins
+    settings.setdict(worker_settings(settings), priority=30)
+    crawler = _run(settings, "sina")
     counts, failures = _summary(crawler)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     counts["taken"] = int(stats.get("cluster/popped", 0))

@@ -37,6 +37,10 @@ COMPONENTS: dict[str, dict[str, int | None]] = {
         "newsspider.crawl.pipelines.ArticlePipeline": 100,
         "newsspider.crawl.images.ImagesPipeline": 300,
         "newsspider.crawl.pipelines.ArchivePipeline": 800,
+        # a cluster's worker only (NEWSSPIDER_REDIS_ROLE): claim the article's lease right
+        # before its post is written, record it in Redis right after (crawl/cluster.py)
+        "newsspider.crawl.cluster.LeaseClaimPipeline": 790,
+        "newsspider.crawl.cluster.LeaseRecordPipeline": 810,
     },
     "DOWNLOADER_MIDDLEWARES": {
         # Scrapy's robots.txt check, fixed for requests that wait on the fetch (robots.py)
@@ -61,8 +65,12 @@ COMPONENTS: dict[str, dict[str, int | None]] = {
         "newsspider.crawl.middlewares.WarcRecordDownloaderMiddleware": 605,
     },
     # with NEWSSPIDER_REDIS_URL, a crawl's article requests go to the cluster's queue (the
-    # feeder); inactive otherwise
-    "SPIDER_MIDDLEWARES": {"newsspider.crawl.spiders.worker.FeedMiddleware": 50},
+    # feeder), or (NEWSSPIDER_REDIS_ROLE = "worker") come from it; inactive otherwise
+    # (crawl/cluster.py)
+    "SPIDER_MIDDLEWARES": {
+        "newsspider.crawl.cluster.FeedMiddleware": 50,
+        "newsspider.crawl.cluster.WorkerMiddleware": 51,
+    },
     "EXTENSIONS": {
         # first of ours: nothing is written into a folder it refuses or another crawl holds
         "newsspider.crawl.guard.CrawlGuard": 100,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from newsspider import cluster
 from newsspider.archive.channels import Channel, ChannelError, load_channels
 from newsspider.archive.form import Resolved, settings_form
 from newsspider.archive.index import Index
@@ -50,7 +51,11 @@ class ArchiveContext:
         self.settings = settings
         #: NEWSSPIDER_OUTPUT, read once
         self.output = Path(settings.get("NEWSSPIDER_OUTPUT") or DEFAULT_OUTPUT)
-        self.role: str = getattr(crawler.spidercls, "archive_role", WORKER)
+        self.role: str = (
+            WORKER  # a cluster's worker (the sina spider fed from Redis): not the folder's crawl
+            if cluster.role(settings) == cluster.WORKER
+            else getattr(crawler.spidercls, "archive_role", WORKER)
+        )
         #: rewrite imported posts too (NEWSSPIDER_REFRESH, or the spider's ``refresh``)
         self.refresh = settings.getbool("NEWSSPIDER_REFRESH")
         self.report = RunReport(lambda: getattr(crawler, "_stats", None))
@@ -137,8 +142,8 @@ class ArchiveContext:
 
     def _spider_closed(self, spider: Any, reason: str) -> None:
         # after the spider's own close (its handler was connected first) and the pipelines'
-        sends = not (self.settings.get("NEWSSPIDER_REDIS_URL") and self.role != WORKER)
-        self.report.close(reason, sends_articles=sends)
+        # a cluster's feeder sends its article requests to Redis, not to the network
+        self.report.close(reason, sends_articles=cluster.role(self.settings) != cluster.FEEDER)
         summary = self.settings.get("NEWSSPIDER_SUMMARY_JSON")
         try:
             if summary:

@@ -16,8 +16,9 @@ from newsspider.archive.form import record_first_write
 from newsspider.archive.index import STATE_DIR, free_reserve, fs_failure, make_reserve
 from newsspider.archive.post import normalize_title
 from newsspider.archive.runstate import sweep_temp_files
-from newsspider.archive.store import Archive, article_key
+from newsspider.archive.store import article_key
 from newsspider.article import Article
+from newsspider.cluster import open_archive
 from newsspider.crawl.context import FETCH, ArchiveContext
 from newsspider.crawl.signals import article_failed, article_gone
 from newsspider.testhooks import crash_point
@@ -77,7 +78,9 @@ class ArchivePipeline:
         #: url -> the failure the index could not take (a full disk); recorded at the close if
         #: it can be by then, else by the next run (``.newsspider/unrecorded.jsonl``)
         self.unrecorded: dict[str, dict[str, str]] = {}
-        self.archive = Archive(
+        # a cluster's worker writes through the cluster's file-name claims (cluster/archive.py)
+        self.archive = open_archive(
+            crawler.settings,
             context.output,
             channels=context.channels,
             images=self.form.images,

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from newsspider.markup.boilerplate import AD_SLOT_ATTR, NOT_PICTURE_CLASSES, NOT_PICTURE_IDS
 from newsspider.markup.urls import resolve_url
 
 #: elements removed with their content (their tail text stays): scripts, and the elements
@@ -95,13 +96,9 @@ _NUMERIC_REF = re.compile(r"#(?:[0-9]|[xX][0-9a-fA-F])")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9]{1,32};?")
 
 #: classes/ids whose images are Sina boilerplate or video posters, not the article's pictures
-_NOT_CONTENT_CLASSES = frozenset(
-    {
-        "appendQr_wrap", "app-kaihu-qr", "video-2017", "ct_hqimg", "tech-quotation", "sinaads",
-        "video_box", "video-player", "sina-video", "article-notice", "artical-player-wrap",
-    }
-)  # fmt: skip
-_NOT_CONTENT_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad"})
+#: (the one list, with its reasons: markup/boilerplate.py)
+_NOT_CONTENT_CLASSES = NOT_PICTURE_CLASSES
+_NOT_CONTENT_IDS = NOT_PICTURE_IDS
 #: 1x1 spacers and placeholders Sina sprinkles into old bodies
 _SPACER = re.compile(r"//i\d\.sinaimg\.cn/home/c\.gif$|/default/transform/")
 
@@ -378,7 +375,7 @@ def _style_unsafe(before: str, decoded: str, rest: str) -> bool:
 
 
 def _marked_not_content(el: etree._Element) -> bool:
-    if el.get("id") in _NOT_CONTENT_IDS or el.get("sax-type") is not None:
+    if el.get("id") in _NOT_CONTENT_IDS or el.get(AD_SLOT_ATTR) is not None:
         return True
     cls = el.get("class")
     return bool(cls) and not _NOT_CONTENT_CLASSES.isdisjoint(cls.split())

@@ -118,7 +118,7 @@ def extract(
             root = parse_html(fragment if encoding == "utf-8" else text.encode("utf-8"))
             family = choose_family(Probe(url, root)) if settle(root) else None
             if family is not None:
-                return family(url, body, content_type, root=root).extract()
+                return family(url, body, content_type, root=root).to_article()
         except NotAnArticle:
             pass
     decoded = decode_html(body, content_type)
@@ -134,7 +134,7 @@ def extract(
         return _generic(why, url, body, content_type, decoded, root)
     page = family(url, body, content_type, decoded=decoded, root=root)
     try:
-        return page.extract()
+        return page.to_article()
     except NotAnArticle as exc:
         if exc.stat == "empty_body":  # the body found, its text unread: look around it only
             # (its parent: lxml moves a 2005 font#zoom's <center> and <p>s out of the <font>)
@@ -180,7 +180,7 @@ def _generic(
         page = GenericPage(
             url, body, content_type, decoded=decoded, root=root, within=within, holding=holding
         )
-        article = page.extract()
+        article = page.to_article()
     except NotAnArticle as generic:
         why = refusal if isinstance(refusal, NotAnArticle) else refusal()
         raise NotAnArticle(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -24,8 +25,18 @@ from newsspider.markup.body import (
     odd_noscript,
     render_bodies,
 )
+from newsspider.markup.boilerplate import (
+    AD_SLOT_ATTR,
+    NOT_TEXT_CLASSES,
+    NOT_TEXT_IDS,
+    NOT_TEXT_PARAGRAPH_CLASSES,
+    NOT_TEXT_SUDACLICK,
+    VIDEO_CLASSES,
+    VIDEO_IDS,
+)
 from newsspider.markup.text import strip_private_use
 from newsspider.markup.urls import canonical_article_url, resolve_url
+from newsspider.pages.fields import field, fields_of
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -354,16 +365,11 @@ def meta_keywords(raw: str, title: str) -> list[str]:
 
 # --- what is not article text --------------------------------------------------------------
 
-#: blocks inside a body whose text is never the article's (FORMAT.md keeps them in the body)
-NOISE_CLASSES = frozenset(
-    {
-        "tech-quotation", "ct_hqimg", "video-2017", "appendQr_wrap", "app-kaihu-qr",
-        "artical-player-wrap", "article-notice", "fin_art_weixin", "sinaads", "goods-card",
-        "weibo-2017", "img_descr",
-    }
-)  # fmt: skip
-NOISE_IDS = frozenset({"Video_Cont", "wx_pic", "left_hzh_ad", "J_Article_Player"})
-_NOISE_SUDA = frozenset({"suda_1028_guba"})
+#: blocks inside a body whose text is never the article's (FORMAT.md keeps them in the body);
+#: the one list of Sina's boilerplate blocks, with its reasons: markup/boilerplate.py
+NOISE_CLASSES = NOT_TEXT_CLASSES
+NOISE_IDS = NOT_TEXT_IDS
+_NOISE_SUDA = NOT_TEXT_SUDACLICK
 #: elements whose text a reader never sees as the article's words
 #: (``<object>``/``<embed>`` are not: the post keeps a plugin's fallback text, and what lxml
 #: nests inside a void ``<embed>`` is the text after it; ``<svg>``/``<math>`` are: the post
@@ -387,7 +393,7 @@ def is_noise_block(el: etree._Element) -> bool:
     cls = attrib.get("class")
     if cls and not NOISE_CLASSES.isdisjoint(cls.split()):
         return True
-    if attrib.get("id") in NOISE_IDS or attrib.get("sax-type") is not None:
+    if attrib.get("id") in NOISE_IDS or attrib.get(AD_SLOT_ATTR) is not None:
         return True
     return attrib.get("data-sudaclick") in _NOISE_SUDA
 
@@ -636,16 +642,34 @@ class Page:
         writer text and lists, never the tree."""
         return render_bodies(self.containers, self.canonical_url())
 
-    @property
-    def _images(self) -> tuple[list[str], list[str]]:
-        """(every image the post body shows, the article's own ones), in order."""
-        rendered = self._rendered
-        return rendered.images, rendered.content_images
+    # --- fields (``@field``: what Page.to_article assembles), overridable per family ---
+    @field
+    def body(self) -> str:
+        """The post body: the containers through the body transform."""
+        return self._rendered.html
 
-    # --- fields, overridable per family ---
+    @field
+    def body_images(self) -> list[str]:
+        """Every image the post body shows (boilerplate blocks included): what to download."""
+        return self._rendered.images
+
+    @field
+    def images(self) -> list[str]:
+        """The article's own pictures: the body's content images less those in paragraphs
+        that are not article text (:meth:`noise_images`)."""
+        content = self._rendered.content_images
+        noise = self.noise_images() if content else set()
+        return [u for u in content if u not in noise]
+
+    @field(into=("family",))
+    def template_family(self) -> str:
+        return self.family
+
+    @field(into=("url",))
     def canonical_url(self) -> str:
         return canonical_article_url(self.url)
 
+    @field
     def doc_id(self) -> str:
         """From the URL, else ``<meta name="publishid">``: that one only when it looks like a doc
         id (letters and digits), since it names files (``name (DOCID).md``) and a page may hold
@@ -656,21 +680,27 @@ class Page:
         meta = self.meta("publishid").split(",")[-1].strip()
         return meta if _SAFE_DOC_ID.fullmatch(meta) else ""
 
+    @field
     def title(self) -> str:
         raise NotImplementedError
 
+    @field
     def created_at(self) -> datetime | None:
         return parse_beijing(self.meta("weibo: article:create_at"))
 
+    @field
     def published(self) -> datetime | None:
         return None
 
+    @field
     def first_published(self) -> datetime | None:
         return parse_beijing(self.meta("article:published_time"))
 
+    @field
     def modified(self) -> datetime | None:
         return parse_beijing(self.meta("weibo: article:update_at"))
 
+    @field(into=("source", "source_url"))
     def source(self) -> tuple[str, str]:
         return "", ""
 
@@ -678,15 +708,19 @@ class Page:
         """A link as a browser follows it (protocol-relative -> https, like the article)."""
         return resolve_url(href, self.canonical_url()) if href and href.strip() else ""
 
+    @field
     def media(self) -> str:
         return self.meta("mediaid", "article:author")
 
+    @field
     def editor(self) -> str:
         return ""
 
+    @field
     def keywords(self) -> list[str]:
         return meta_keywords(self.meta("keywords"), self.title())
 
+    @field
     def breadcrumb(self) -> list[str]:
         return []
 
@@ -723,6 +757,7 @@ class Page:
         """The paragraphs that may hold article text (noise ones included, see is_noise)."""
         return [p for p, inside in self._paragraph_roles if inside]
 
+    @field
     def paragraphs(self) -> list[str]:
         """Article text only: paragraphs minus the lines that are not the article's words."""
         out = []
@@ -740,7 +775,7 @@ class Page:
         """Is this paragraph not the article's words? ``text`` is its stripped text when the
         caller has it already."""
         cls = p.get("class") or ""
-        if "article-editor" in cls or "show_author" in cls or "article-notice" in cls:
+        if cls and any(c in cls for c in NOT_TEXT_PARAGRAPH_CLASSES):
             return True
         if text is None:
             text = text_content(p).strip(_PARA_TRIM)
@@ -750,6 +785,7 @@ class Page:
             or is_related_heading(p, text)
         )
 
+    @field
     def original_title(self) -> str:
         if "原标题" not in text_content(self.container):  # most pages: one call, not one a line
             return ""
@@ -780,15 +816,22 @@ class Page:
                     return True
         return False
 
-    def extract(self) -> Article:
-        title = self.title()
-        if not title:
+    def value(self, name: str) -> Any:
+        """The value of the field method ``name``, computed once per page (the refusals of
+        :meth:`check` read the fields the Article then carries)."""
+        memo: dict[str, Any] = self.__dict__.setdefault("_field_values", {})
+        if name not in memo:
+            memo[name] = getattr(self, name)()
+        return memo[name]
+
+    def check(self) -> None:
+        """Refuse a page that must not become a post (:class:`NotAnArticle` with the reason),
+        before the rest of its fields are read: no headline, or a body with neither text nor
+        pictures."""
+        if not self.value("title"):
             raise NotAnArticle(f"no headline found ({self.family})", stat="no_title")
-        shown, content = self._images
-        paragraphs = self.paragraphs()
-        noise = self.noise_images() if content else set()
-        images = [u for u in content if u not in noise]
-        if not paragraphs and not images:
+        self.value("body")  # rendered first: the images lists come from the same render
+        if not self.value("paragraphs") and not self.value("images"):
             if self.has_video():
                 raise NotAnArticle(
                     f"video-only page: the body holds a video player but no text and no images"
@@ -799,33 +842,23 @@ class Page:
                 f"body holds neither text nor images (video-only or empty page, {self.family})",
                 stat="empty_body",
             )
-        source, source_url = self.source()
-        article = Article(
-            url=self.canonical_url(),
-            doc_id=self.doc_id(),
-            title=title,
-            created_at=self.created_at(),
-            published=self.published(),
-            first_published=self.first_published(),
-            modified=self.modified(),
-            source=source,
-            source_url=source_url,
-            media=self.media(),
-            editor=self.editor(),
-            original_title=self.original_title(),
-            keywords=self.keywords(),
-            breadcrumb=self.breadcrumb(),
-            family=self.family,
-            body=self._rendered.html,
-            images=images,
-            body_images=shown,
-            paragraphs=paragraphs,
-        )
-        return article
+
+    def to_article(self) -> Article:
+        """The Article of the fields this page object declares (``@field``), after
+        :meth:`check`: one assembly for every family, nothing set by hand."""
+        self.check()
+        values: dict[str, Any] = {}
+        for name, into in fields_of(type(self)).items():
+            value = self.value(name)
+            if len(into) == 1:
+                values[into[0]] = value
+            else:
+                values.update(zip(into, value, strict=True))
+        return Article(**values)
 
 
-_VIDEO_CLASSES = frozenset({"video-2017", "artical-player-wrap"})
-_VIDEO_IDS = frozenset({"Video_Cont", "J_Article_Player"})
+_VIDEO_CLASSES = VIDEO_CLASSES
+_VIDEO_IDS = VIDEO_IDS
 
 
 def _is_video_block(el: etree._Element) -> bool:

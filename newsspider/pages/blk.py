@@ -24,6 +24,7 @@ from newsspider.pages.base import (
     text_of,
     texts,
 )
+from newsspider.pages.fields import field
 
 _TITLE = compiled('//h1[@id="artibodyTitle"]')
 _DATE = compiled('//span[@id="pub_date"]')
@@ -46,17 +47,21 @@ class BlkPage(Page):
             '//div[contains(@class, "blkContainerSblk")]'
         )
 
+    @field
     def doc_id(self) -> str:
         return super().doc_id() or legacy_doc_id(self.text)
 
+    @field
     def title(self) -> str:
         found = _TITLE(self.root)
         return text_of(found[0]) if found else ""
 
+    @field
     def published(self) -> datetime | None:
         found = _DATE(self.root)
         return parse_beijing(text_of(found[0])) if found else None
 
+    @field
     def source(self) -> tuple[str, str]:
         found = _MEDIA(self.root)
         if not found:
@@ -66,12 +71,15 @@ class BlkPage(Page):
             return text_of(link), self.resolve(link.get("href"))
         return text_of(found[0]), ""
 
+    @field
     def editor(self) -> str:
         found = _EDITOR(self.root)
         return clean_editor(text_of(found[0])) if found else ""
 
+    @field
     def keywords(self) -> list[str]:
         return texts(_KEYWORDS(self.root)) or super().keywords()
 
+    @field
     def breadcrumb(self) -> list[str]:
         return texts(_BREADCRUMB(self.root))

@@ -22,6 +22,7 @@ from newsspider.pages.base import (
     text_of,
     texts,
 )
+from newsspider.pages.fields import field
 
 _TITLE = compiled('//h1[@id="artibodyTitle"]')
 _TIME_SOURCE = compiled('//span[contains(@class, "time-source") or @id="navtimeSource"]')
@@ -41,6 +42,7 @@ class Content2014Page(Page):
             '//div[contains(@class, "page-header")]'
         )
 
+    @field
     def title(self) -> str:
         found = _TITLE(self.root)
         return text_of(found[0]) if found else ""
@@ -59,19 +61,24 @@ class Content2014Page(Page):
             return when, text_of(link), self.resolve(link.get("href"))
         return when, rest.strip(), ""
 
+    @field
     def published(self) -> datetime | None:
         return self._time_source[0]
 
+    @field
     def source(self) -> tuple[str, str]:
         _, name, url = self._time_source
         return name, url
 
+    @field
     def editor(self) -> str:
         found = _EDITOR(self.root)
         return clean_editor(text_of(found[0])) if found else ""
 
+    @field
     def keywords(self) -> list[str]:
         return texts(_KEYWORDS(self.root)) or super().keywords()
 
+    @field
     def breadcrumb(self) -> list[str]:
         return texts(_BREADCRUMB(self.root))

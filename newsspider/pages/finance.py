@@ -22,6 +22,7 @@ from newsspider.pages.base import (
     text_of,
     texts,
 )
+from newsspider.pages.fields import field
 
 # compiled once (an XPath is parsed on every call otherwise), and tag-specific where the corpus
 # allows: ``//*[…]`` visits every node including text nodes and costs three times ``//div[…]``
@@ -48,6 +49,7 @@ class FinancePage(Page):
         reported as that rather than as an unknown template."""
         return "main-title" in probe.h1_classes
 
+    @field
     def title(self) -> str:
         return text_of(self._title_el)
 
@@ -65,11 +67,13 @@ class FinancePage(Page):
         found = found or _DATE_SOURCE(self.root) or _DATE_SOURCE_ANY(self.root)
         return found[0] if found else None
 
+    @field
     def published(self) -> datetime | None:
         block = self._date_source
         found = _DATE(block) if block is not None else []
         return parse_beijing(text_of(found[0])) if found else None
 
+    @field
     def source(self) -> tuple[str, str]:
         block = self._date_source
         found = _SOURCE(block) if block is not None else []
@@ -78,13 +82,16 @@ class FinancePage(Page):
         el = found[0]
         return text_of(el), self.resolve(el.get("href")) if el.tag == "a" else ""
 
+    @field
     def editor(self) -> str:
         found = _EDITOR(self.container)
         return clean_editor(text_of(found[0])) if found else ""
 
+    @field
     def keywords(self) -> list[str]:
         bottom = find_first(self.root, '//div[@id="article-bottom"]')
         return (texts(_KEYWORDS(bottom)) if bottom is not None else []) or super().keywords()
 
+    @field
     def breadcrumb(self) -> list[str]:
         return texts(_BREADCRUMB(self.root))

@@ -59,6 +59,7 @@ from newsspider.pages.base import (
     text_content,
     walk_paragraphs,
 )
+from newsspider.pages.fields import field
 
 FAMILY = "generic"
 
@@ -345,6 +346,7 @@ class GenericPage(Page):
                     yield owner
                 owner = owner.getparent()
 
+    @field
     def title(self) -> str:
         return self._headline[1]
 
@@ -516,6 +518,7 @@ class GenericPage(Page):
             for p, inside in found
         ]  # fmt: skip
 
+    @field
     def paragraphs(self) -> list[str]:
         """The families' text rules, and without the live quotes a re-skin renamed the spans
         of (``span#quote_JPM`` → ``(115.395, 2.79, 2.47%)``, a price, not the article's)."""
@@ -540,7 +543,7 @@ class GenericPage(Page):
         """Besides the family rules (images in paragraphs that are not text): images in hidden
         blocks or in a video player, and URLs that are never an article's picture."""
         noise = super().noise_images()
-        _shown, content = self._images
+        content = self._rendered.content_images
         for url in content:
             if _NOT_PICTURE_URL.search(url):
                 noise.add(url)
@@ -594,6 +597,7 @@ class GenericPage(Page):
             return name, self.resolve(href)
         return self.meta("article:author", "mediaid"), ""
 
+    @field
     def published(self) -> datetime | None:
         when = self._shown[0]
         meta = self.created_at() or self.first_published() or self._cms_published()
@@ -610,13 +614,16 @@ class GenericPage(Page):
         m = _CMS_PUBLISHED.search(self.text[:4096])
         return parse_beijing(m.group(1)) if m else None
 
+    @field
     def source(self) -> tuple[str, str]:
         _, name, link = self._shown
         return name, link
 
+    @field
     def doc_id(self) -> str:
         return super().doc_id() or legacy_doc_id(self.text)
 
+    @field
     def editor(self) -> str:
         for p, _inside in self._paragraph_roles:
             text = text_content(p).strip("\u3000\xa0 \t\r\n")
@@ -624,8 +631,10 @@ class GenericPage(Page):
                 return clean_editor(text)
         return ""
 
-    def extract(self) -> Article:
-        if not self.title():
+    def check(self) -> None:
+        """The family refusals, after the generic extractor's own: a headline that is a
+        heading of the page, a body that follows it, a date."""
+        if not self.value("title"):
             raise NotAnArticle(
                 f"no headline found: no heading matches og:title or <title> ({FAMILY})",
                 stat="no_title",
@@ -641,7 +650,7 @@ class GenericPage(Page):
                 f"no date near the headline and none in the meta tags ({FAMILY})",
                 stat="no_date",
             )
-        return super().extract()
+        super().check()
 
 
 def _date_in(

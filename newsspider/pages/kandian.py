@@ -9,6 +9,7 @@ video-only post has no paragraphs and no pictures: :meth:`Page.extract` refuses 
 from __future__ import annotations
 
 from newsspider.pages.base import Page, Probe
+from newsspider.pages.fields import field
 from newsspider.pages.finance import FinancePage
 
 _HOSTS = frozenset({"k.sina.com.cn", "k.sina.cn"})
@@ -23,6 +24,7 @@ class KandianPage(FinancePage):
             return False
         return probe.host in _HOSTS or probe.has('//link[contains(@href, "kandian2017")]')
 
+    @field
     def keywords(self) -> list[str]:
         """Meta keywords: 看点 pages have no keyword block under the article."""
         return Page.keywords(self)

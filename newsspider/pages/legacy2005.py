@@ -33,6 +33,7 @@ from newsspider.pages.base import (
     text_of,
     texts,
 )
+from newsspider.pages.fields import field
 
 _ZOOM = compiled('//font[@id="zoom"]')
 _TITLE = compiled('//th[contains(concat(" ", normalize-space(@class), " "), " f24 ")]')
@@ -107,6 +108,7 @@ class Legacy2005Page(Page):
     def container(self) -> etree._Element:
         return self.containers[0]
 
+    @field
     def doc_id(self) -> str:
         found = legacy_doc_id(self.text) or super().doc_id()
         if found:
@@ -119,6 +121,7 @@ class Legacy2005Page(Page):
         found = _TITLE(self.root)
         return found[0] if found else None
 
+    @field
     def title(self) -> str:
         return text_of(self._title_cell)
 
@@ -135,12 +138,15 @@ class Legacy2005Page(Page):
             return when, name.strip()
         return None, ""
 
+    @field
     def published(self) -> datetime | None:
         return self._date_line()[0]
 
+    @field
     def source(self) -> tuple[str, str]:
         return self._date_line()[1], ""
 
+    @field
     def media(self) -> str:
         """The person a trailing ``来源: …`` line credits (the page has no mediaid)."""
         for p in reversed(self.paragraph_elements()):
@@ -149,6 +155,7 @@ class Legacy2005Page(Page):
                 return m.group(1)
         return super().media()
 
+    @field
     def breadcrumb(self) -> list[str]:
         # the first a.a02, found by tag (an XPath over every element costs four times more)
         links = [a for a in self.root.iter("a") if "a02" in (a.get("class") or "").split()][:1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from newsspider.pages.base import Page, Probe, compiled, parse_beijing, text_content, text_of
+from newsspider.pages.fields import field
 
 _TITLE = compiled('//h1[contains(concat(" ", normalize-space(@class), " "), " art_tit_h1 ")]')
 _USER = compiled('//h2[contains(concat(" ", normalize-space(@class), " "), " weibo_user ")]')
@@ -26,10 +27,12 @@ class MobilePage(Page):
     def matches(cls, probe: Probe) -> bool:
         return "art_tit_h1" in probe.h1_classes
 
+    @field
     def title(self) -> str:
         found = _TITLE(self.root)
         return text_of(found[0]) if found else ""
 
+    @field
     def published(self) -> datetime | None:
         found = _TIME(self.root)
         if not found:
@@ -41,6 +44,7 @@ class MobilePage(Page):
             parts.append(child.tail or "")
         return parse_beijing(" ".join(p.strip() for p in parts if p.strip()))
 
+    @field
     def source(self) -> tuple[str, str]:
         found = _USER(self.root)
         name = text_of(found[0]) if found else ""

@@ -9,6 +9,7 @@ headline is ``h1.main-title`` only; the body is ``#article``; the editor line is
 from __future__ import annotations
 
 from newsspider.pages.base import Probe, compiled, find_first, split_keywords, texts
+from newsspider.pages.fields import field
 from newsspider.pages.finance import FinancePage
 
 _KEYWORD_LINKS = compiled('//div[@id="keywords"]//a')
@@ -24,6 +25,7 @@ class NewsPage(FinancePage):
     def matches(cls, probe: Probe) -> bool:
         return "main-title" in probe.h1_classes and probe.has('//div[@id="article"]')
 
+    @field
     def keywords(self) -> list[str]:
         words = texts(_KEYWORD_LINKS(self.root))
         if words:

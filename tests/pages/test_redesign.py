@@ -313,7 +313,7 @@ def test_legacy_pages_fail_in_their_page_object_and_the_generic_one_reads_them(k
     family = choose_family(Probe(legacy.url, parse_html(strip_dataset_wrapper(text))))
     assert family is not None and family.family == "L1"
     with pytest.raises(NotAnArticle) as info:
-        family(legacy.url, legacy.html).extract()
+        family(legacy.url, legacy.html).to_article()
     assert legacy.refusal in info.value.reason  # what the issue reports
     article = extract(legacy.url, legacy.html)
     assert article.family == "generic" and fallback_of(article) == info.value.stat

@@ -34,8 +34,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from newsspider.archive.channels import DEFAULT_CHANNEL, Channel
-from newsspider.archive.index import Index, Record
+from newsspider.archive.index import Record
+from newsspider.archive.records import ArticleRecords
 from newsspider.archive.runstate import COMPLETE, STOPPED, RunState, sweep_temp_files
+from newsspider.cluster import records_from_settings
+from newsspider.cluster import role as cluster_role
 from newsspider.crawl.context import CRAWL
 from newsspider.crawl.middlewares import SAME_SITE_META
 from newsspider.crawl.options import CrawlArguments
@@ -93,7 +96,8 @@ class SinaSpider(ArticleSpiderBase):
         self.refresh = False
         self.template = ""
         self.channels: list[Channel] = []
-        self.index: Index | None = None
+        #: where articles are recorded: this folder's index, or a cluster's records
+        self.index: ArticleRecords | None = None
         #: keys (doc id, else URL) requested in this run: a second channel's copy is skipped
         self.requested: set[str] = set()
         self.articles_requested = 0
@@ -124,15 +128,13 @@ class SinaSpider(ArticleSpiderBase):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         table = self.context.channels
         self.channels = [table[k] for k in self.arguments.channels]  # checked: from_crawler
-        self.report.channels = [c.key for c in self.channels]
+        if self.context.role == CRAWL:  # a cluster's worker lists nothing: its queue feeds it
+            self.report.channels = [c.key for c in self.channels]
         output = self.context.output
         self.max_attempts = self.settings.getint("NEWSSPIDER_MAX_ATTEMPTS", 5)
-        if self.settings.get("NEWSSPIDER_REDIS_URL"):
+        if cluster_role(self.settings):
             # a cluster's feeder: what is archived is known to Redis, not to this folder
-            from newsspider.cluster import SharedState
-
-            shared = SharedState.from_settings(self.settings)
-            self.index = shared.index()  # type: ignore[assignment]
+            self.index = records_from_settings(self.settings)
         else:
             self.index = self.context.index  # the pipelines' connection too
         self.run_state = RunState(output)
@@ -179,12 +181,11 @@ class SinaSpider(ArticleSpiderBase):
         NAME made (the index's ``template``), requested again whether the roll still lists it
         or not, so that the posts the generic extractor made are re-archived by the page
         object that now knows their skin."""
-        records = getattr(self.index, "records", None)
-        if not (self.template and self.refresh) or records is None:
+        if not (self.template and self.refresh) or self.index is None:
             return
         assert self.crawler.stats is not None
         keys = {c.key for c in self.channels}
-        for rec in list(records()):
+        for rec in list(self.index.records()):
             if rec.template != self.template or rec.channel not in keys:
                 continue
             if not rec.url or not rec.path or rec.status == "failed" or rec.key in self.requested:
