@@ -47,7 +47,7 @@ from twisted.internet.task import LoopingCall
 
 from newsspider.archive.index import Index
 from newsspider.archive.store import article_key
-from newsspider.article import Article
+from newsspider.article import DEFAULT_CHANNEL, Article
 from newsspider.cluster import FEEDER, WORKER, SharedState, new_token, role
 from newsspider.crawl.context import ArchiveContext
 from newsspider.crawl.signals import article_failed, article_gone
@@ -315,7 +315,7 @@ class WorkerMiddleware:
         meta.pop("article_url", None)
         meta.setdefault("cluster_key", url)
         channel = meta.pop("channel", None) or self.crawler.settings.get(
-            "NEWSSPIDER_CHANNEL", "china")  # fmt: skip
+            "NEWSSPIDER_CHANNEL", DEFAULT_CHANNEL)  # fmt: skip
         spider: Any = self.crawler.spider  # an ArticleSpiderBase (sina), duck-typed: a sibling
         request: scrapy.Request = spider.article_request(url, channel, **meta)
         return request.replace(dont_filter=True)

@@ -125,7 +125,7 @@ class ImagesPipeline(FilesPipeline):
             raise NotConfigured()
         return cls(context.output, crawler=crawler)
 
-    def open_spider(self) -> None:
+    def open_spider(self) -> None:  # type: ignore[override]  # Scrapy 2.13+: no spider argument
         super().open_spider()
         self.index = self.context.index  # the crawl's one connection (the context closes it)
         self.table = ImageTable(self.index)
@@ -294,7 +294,7 @@ class ImagesPipeline(FilesPipeline):
                 raise ImageRejected(
                     f"http-{response.status}", "" if response.url == url else response.url
                 )
-            content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+            content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
             body = response.body
             found = inspect_image(
                 body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
@@ -335,7 +335,7 @@ class ImagesPipeline(FilesPipeline):
             return item
         for n, (ok, value) in enumerate(results):
             url = urls[n] if n < len(urls) else ""
-            if ok and value:
+            if ok and value and not isinstance(value, Failure):
                 item.local_images[value["url"]] = value["path"]
             elif not ok:
                 exc = value.value if isinstance(value, Failure) else value

@@ -223,7 +223,7 @@ class ArticleSpiderBase(scrapy.Spider):
             )  # fmt: skip
 
     def parse_article(self, response: Response) -> Iterator[Article]:
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
         channel = response.meta.get("channel", "")
         try:
             article = extract(response.url, response.body, content_type)
@@ -257,8 +257,10 @@ class ArticleSpiderBase(scrapy.Spider):
         yield article
 
     def article_failed(self, failure: Failure) -> None:
-        url = failure.request.meta.get("article_url", failure.request.url)
-        known = failure.request.meta.get("known_key")
+        # Scrapy hands an errback the failure with its request attached
+        request: scrapy.Request = failure.request  # type: ignore[attr-defined]
+        url = request.meta.get("article_url", request.url)
+        known = request.meta.get("known_key")
         if known and failure.check(HttpError) and failure.value.response.status in (404, 410):
             # an article archived before that Sina no longer serves: its post stays
             self.crawler.stats.inc_value("newsspider/gone")
@@ -269,5 +271,5 @@ class ArticleSpiderBase(scrapy.Spider):
                            failure_reason(failure))  # fmt: skip
             self.record_end(url, "unchanged")  # its post stays as it was (the index: gone)
             return
-        reason = with_retries(failure_reason(failure), failure.request.meta)
-        self.article_failure(failure.request.meta, url, reason)
+        reason = with_retries(failure_reason(failure), request.meta)
+        self.article_failure(request.meta, url, reason)
