@@ -5,7 +5,9 @@ every 0.1 s instead of every 5 s) gets the egg ``scrapyd-deploy --build-egg`` bu
 of the repository (the tree stays clean: the build writes ``setup.py``, ``build/`` and
 ``*.egg-info`` where it runs), through ``addversion.json``; ``schedule.json`` then runs ``sina``
 over a saved crawl of the repository with ``NEWSSPIDER_*`` settings, and the archive it leaves
-must be the one ``newsspider crawl`` makes of the same replay.
+must be the one ``newsspider crawl`` makes of the same replay. A job over a simulated redesign
+reports the health alarm and the failures as log lines, stats and the summary file (Scrapyd keeps
+no exit status), and a job into a folder a crawl holds writes nothing and says why.
 
 Scrapyd runs in a fresh venv that reaches this venv's dependencies through a ``.pth`` line but
 not its editable install of the source tree (a ``.pth`` line adds a folder, not the ``.pth``
@@ -40,6 +42,8 @@ from typing import Any
 import pytest
 from conftest import run_newsspider
 from rollreplay import ReplayBuilder, roll_body, roll_item, synthetic_article
+
+from newsspider.archive.lock import OutputLock
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE = PROJECT / "examples" / "sample-crawl"
@@ -338,6 +342,8 @@ def test_a_scrapyd_job_archives_what_newsspider_crawl_archives(
     )
     assert "Spider closed (finished)" in log, log[-4000:]
     assert "Traceback" not in log and "] ERROR:" not in log, log[-4000:]
+    # the add-on held the folder for the job, as for newsspider crawl (the file outlives it)
+    assert (out / STATE / "crawl.lock").exists()
 
     reference = tmp_path / "cli-out"
     done = run_newsspider("crawl", "--replay", str(SAMPLE), "--channel", "china",
@@ -375,16 +381,18 @@ def _alarm_replay(directory: Path) -> Path:
 def test_a_scrapyd_job_reports_the_health_alarm_and_the_failures(
     deployed: Scrapyd, tmp_path: Path
 ) -> None:
-    """Scrapyd keeps no exit status (docs/exit-status.md): the alarm and the failures are in
-    the job's log and its stats."""
+    """Scrapyd keeps no exit status (docs/exit-status.md): the alarm and the failures are log
+    lines, stats and the summary file, which says what newsspider crawl's says."""
     replay = _alarm_replay(tmp_path / "replay")
     out = tmp_path / "out"
+    summary = tmp_path / "summary.json"
     _, log = schedule(
         deployed,
         {
             "NEWSSPIDER_OUTPUT": str(out),
             "NEWSSPIDER_REPLAY_DIR": str(replay),
             "NEWSSPIDER_IMAGES": "off",
+            "NEWSSPIDER_SUMMARY_JSON": str(summary),
         },
         channel="china",
     )
@@ -393,4 +401,36 @@ def test_a_scrapyd_job_reports_the_health_alarm_and_the_failures(
     failed = [line for line in log.splitlines() if "WARNING: failed " in line]
     assert len(failed) == 2 and all("video-only page" in line for line in failed), failed
     assert "'articles/failed': 2," in log
+    assert "'newsspider/health_alarm': 1," in log  # the stats dump at the end
     assert len(list((out / "_posts").rglob("*.md"))) == 3
+    got = json.loads(summary.read_text("utf-8"))
+    assert len(got["health"]) == 1 and "channel china" in got["health"][0], got["health"]
+    assert "body container" in got["health"][0]
+    assert [f["reason"].startswith("video-only page") for f in got["failures"]] == [True, True]
+    assert got["counts"]["failed"] == 2 and got["counts"]["requested"] == 5
+
+    # newsspider crawl over the same replay: exit 3 (the alarm), and the same verdict
+    cli_summary = tmp_path / "cli.json"
+    cli = run_newsspider("crawl", "--replay", str(replay), "--images", "off", "-o",
+                         str(tmp_path / "cli"), "--summary-json", str(cli_summary))  # fmt: skip
+    assert cli.returncode == 3, cli.stderr[-3000:]
+    expected = json.loads(cli_summary.read_text("utf-8"))
+    for key in ("health", "failures", "counts", "channels", "finish_reason"):
+        assert got[key] == expected[key], key
+
+
+def test_a_scrapyd_job_into_a_folder_a_crawl_holds_writes_nothing(
+    deployed: Scrapyd, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    with OutputLock(out, "newsspider schedule"):
+        _, log = schedule(
+            deployed,
+            {"NEWSSPIDER_OUTPUT": str(out), "NEWSSPIDER_REPLAY_DIR": str(SAMPLE)},
+            channel="china",
+        )
+    assert not (out / "_posts").exists() and not (out / "images").exists()
+    assert not (out / STATE / "index.sqlite3").exists()
+    assert "Traceback" not in log, log[-4000:]
+    lines = [line for line in log.splitlines() if "in use" in line]
+    assert len(lines) == 1 and "newsspider schedule" in lines[0], log[-4000:]
