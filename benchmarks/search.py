@@ -33,8 +33,9 @@ sys.path.insert(0, str(PROJECT / "tests"))
 from rollreplay import corpus_pages, golden_cases  # noqa: E402
 
 from newsspider import NotAnArticle, extract  # noqa: E402
-from newsspider.archive.fulltext import connect_readonly, html_text, search  # noqa: E402
+from newsspider.archive.fulltext import connect_readonly, search  # noqa: E402
 from newsspider.archive.index import Index, Record  # noqa: E402
+from newsspider.archive.plaintext import html_text  # noqa: E402
 
 BEIJING = timezone(timedelta(hours=8))
 CATEGORIES = ("金融", "新浪财经", "新浪财经－国內")

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from newsspider.archive.fulltext import LISTED_STATUSES, connect_readonly, iso_beijing
+from newsspider.archive.fts import iso_beijing
+from newsspider.archive.fulltext import LISTED_STATUSES, connect_readonly
 
 #: the keys of every exported object, in this order
 FIELDS = (

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from newsspider.archive.index import STATE_DIR, atomic_write
 from newsspider.archive.post import compact_body
+from newsspider.archive.postread import body_span, linked_images
 from newsspider.errors import ArchiveDamaged, UsageError
 
 FORM_NAME = "form.json"
@@ -40,14 +40,6 @@ DEFAULT_BODY = "original"
 DEFAULT_IMAGES = "local"
 DEFAULT_PREFIX = "/"
 FORM_VERSION = 1
-
-#: the end of every post (FORMAT.md template): the body segment ends just before it
-_POST_END = "\n            "
-_BODY_START = "\n---\n\n<div>   \n"
-_FRONT_END = "\n---\n\n"
-#: a line holding only whitespace: what the original body form has and the compact form lacks
-_BLANK_LINE = re.compile(r"\n[ \t\f\v\r]*\n")
-_IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
 class FormConflict(UsageError):
@@ -182,19 +174,6 @@ def _images_attempted(root: Path) -> bool:
         return False
 
 
-def _body_segment(text: str) -> str | None:
-    start = _body_start(text)
-    if start < 0 or not text.endswith(_POST_END):
-        return None
-    return text[start : len(text) - len(_POST_END)]
-
-
-def _body_start(text: str) -> int:
-    """Offset of the body's ``<div>···`` line, -1 when the text is not a post."""
-    at = text.find(_BODY_START)
-    return at + len(_FRONT_END) if at >= 0 else -1
-
-
 def infer_form(output: str | Path) -> Inferred:
     """The form of the posts already in ``output``, as far as they show it.
 
@@ -213,15 +192,16 @@ def infer_form(output: str | Path) -> Inferred:
             text = post.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # `index check` reports it; it says nothing about the form
-        segment = _body_segment(text)
-        if segment is not None:
+        span = body_span(text)
+        if span is not None:
+            segment = text[span[0] : span[1]]
             saw_post = True
             if not saw_blank and compact_body(segment) != segment:
                 saw_blank = True
         saw_images = saw_images or bool(images)
         saw_download = saw_download or bool(local)
         if local and local_prefix is None:
-            srcs = {a or b for a, b in _IMG_SRC.findall(text)}
+            srcs = linked_images(text)
             for url, rel in local.items():
                 linked = [s for s in srcs if s.endswith("/" + rel) or s == rel]
                 if linked:
@@ -391,11 +371,11 @@ def compact_post(text: str) -> str:
     """A post in the original body form, in the compact form: the same bytes a crawl with
     ``--compact-body`` writes. Brace escaping neither makes nor removes a whitespace-only line
     or a ``<pre>``, so compacting the escaped post equals escaping the compacted one."""
-    segment = _body_segment(text)
-    if segment is None:
+    span = body_span(text)
+    if span is None:
         return text
-    start = _body_start(text)
-    return text[:start] + compact_body(segment) + _POST_END
+    start, end = span
+    return text[:start] + compact_body(text[start:end]) + text[end:]
 
 
 def compact_archive(output: str | Path, *, fsync: bool = False) -> CompactReport:

@@ -18,15 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newsspider.archive.fulltext import (
-    FLUSH_EVERY,
-    FTS_SCHEMA,
-    FTS_TRIGGERS,
-    derived_fields,
-    flush_pending,
-    timestamp,
-)
+from newsspider.archive.fts import FLUSH_EVERY, FTS_SCHEMA, FTS_TRIGGERS, flush_pending, timestamp
 from newsspider.archive.post import rfc1123
+from newsspider.archive.postread import derived_fields
 from newsspider.errors import ArchiveDamaged, UsageError
 from newsspider.testhooks import crash_point, disk_write
 
@@ -66,7 +60,7 @@ CREATE TABLE IF NOT EXISTS articles (
     reason TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
     template TEXT NOT NULL DEFAULT '', -- the page-object family that extracted it (F, N, K...)
-    -- derived from the post file, not journaled (fulltext.py): export and search read these
+    -- derived from the post file, not journaled (postread.py): export and search read these
     headimg TEXT NOT NULL DEFAULT '',
     body TEXT NOT NULL DEFAULT '',  -- body HTML as the post holds it, braces unescaped
     text TEXT NOT NULL DEFAULT '',  -- its plain text, the full-text index's content

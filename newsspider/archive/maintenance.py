@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsspider.archive.channels import Channel, ChannelError, _check_folder_name
-from newsspider.archive.fulltext import fts_problems
+from newsspider.archive.fts import fts_problems
 from newsspider.archive.index import (
     DELETED,
     INDEX_NAME,

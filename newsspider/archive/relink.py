@@ -11,22 +11,14 @@ relinking and escaping again is exact.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsspider.archive.images import ImageTable
 from newsspider.archive.index import Index, Record, atomic_write
-from newsspider.archive.post import escape_braces, relink_images, single_quote
-
-#: the two front-matter lines that hold the head image (FORMAT.md "headimg and thumbnail")
-_IMAGE_LINE = re.compile(r"^(headimg|thumbnail): '((?:[^']|'')*)'$", re.MULTILINE)
-_FRONT_END = "\n---\n\n"
-
-
-def unescape_braces(text: str) -> str:
-    return text.replace("&#123;", "{").replace("&#125;", "}")
+from newsspider.archive.post import escape_braces, relink_images
+from newsspider.archive.postread import replace_image_values, split, unbrace
 
 
 def link_prefix(image_prefix: str) -> str:
@@ -37,22 +29,12 @@ def link_prefix(image_prefix: str) -> str:
 def relink_post(text: str, mapping: dict[str, str]) -> str:
     """``text`` (a whole post, braces escaped) with every ``img@src`` and the headimg/thumbnail
     value found in ``mapping`` replaced. Nothing else changes, byte for byte."""
-    if not mapping:
+    parts = split(text) if mapping else None
+    if parts is None:
         return text
-    end = text.find(_FRONT_END)
-    if end < 0:
-        return text
-    head, body = text[: end + len(_FRONT_END)], text[end + len(_FRONT_END) :]
-
-    def image_line(m: re.Match[str]) -> str:
-        value = unescape_braces(m.group(2)).replace("''", "'")
-        new = mapping.get(value)
-        if new is None:
-            return m.group()
-        return f"{m.group(1)}: " + escape_braces(single_quote(new))
-
-    head = _IMAGE_LINE.sub(image_line, head)
-    body = escape_braces(relink_images(unescape_braces(body), mapping))
+    head, body = parts
+    head = replace_image_values(head, mapping.get)
+    body = escape_braces(relink_images(unbrace(body), mapping))
     return head + body
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsspider.archive.fulltext import _parser_parts, _plain_parts, html_text
+from newsspider.archive.plaintext import _parser_parts, _plain_parts, html_text
 from newsspider.archive.post import Post, render
 from newsspider.pages import NotAnArticle, extract
 
