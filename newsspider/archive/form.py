@@ -24,7 +24,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from newsspider.archive.index import STATE_DIR, atomic_write
@@ -364,7 +364,7 @@ class CompactReport:
     changed: int = 0
     unchanged: int = 0
     skipped: int = 0
-    missing: list[str] | None = None
+    missing: list[str] = field(default_factory=list)
 
 
 def compact_post(text: str) -> str:
@@ -386,7 +386,7 @@ def compact_archive(output: str | Path, *, fsync: bool = False) -> CompactReport
 
     root = Path(output)
     recorded = read_form(root)
-    report = CompactReport(missing=[])
+    report = CompactReport()
     index = Index(root)
     try:
         for rec in list(index.records()):

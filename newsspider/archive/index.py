@@ -622,7 +622,7 @@ def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
             c in entry or c in JOURNAL_DEFAULTS for c in JOURNALED
         ):
             continue
-        values = {c: entry.get(c, JOURNAL_DEFAULTS.get(c)) for c in JOURNALED}
+        values: dict[str, Any] = {c: entry.get(c, JOURNAL_DEFAULTS.get(c)) for c in JOURNALED}
         try:
             for c in _JSON_COLUMNS:
                 values[c] = json.loads(values[c]) if isinstance(values[c], str) else values[c]

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from newsspider.archive.channels import Channel, ChannelError, _check_folder_name
 from newsspider.archive.fts import fts_problems
@@ -325,16 +326,16 @@ def _journal_deleted(state: Path) -> set[str]:
     return deleted
 
 
-def _journal_images(state: Path) -> dict[str, dict[str, object]]:
+def _journal_images(state: Path) -> dict[str, dict[str, Any]]:
     """The ``images`` rows the journal describes (the last line per URL)."""
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for entry in read_journal(state / JOURNAL_NAME):
         if isinstance(entry, dict) and entry.get("table") == "images" and entry.get("url"):
             rows[str(entry["url"])] = entry
     return rows
 
 
-def _restore_images(index: Index, rows: dict[str, dict[str, object]]) -> int:
+def _restore_images(index: Index, rows: dict[str, dict[str, Any]]) -> int:
     """Put the journal's image rows back, so that an image on disk keeps its path (and is not
     downloaded a second time under a suffixed name)."""
     restored = 0
@@ -444,7 +445,7 @@ def changed_in(output: Path, rows: dict[str, Record], notes: list[str]) -> list[
 
 
 def _rebuild(output: Path, rows: dict[str, Record], changed: list[Record], fresh: set[str],
-             journal_exists: bool, images: dict[str, dict[str, object]],
+             journal_exists: bool, images: dict[str, dict[str, Any]],
              channels: dict[str, Channel], now: float, notes: list[str]) -> None:  # fmt: skip
     """Write the new index: the rows, the image rows, and the posts nobody holds, adopted."""
     on_disk = _post_files(output)
