@@ -400,3 +400,15 @@ def test_compact_body_renders_without_code_blocks(tmp_path: Path) -> None:
             assert code_blocks == 0
         else:
             assert code_blocks > 0, "control: the original bytes do render a code block"
+
+
+def test_the_pipeline_uses_scrapys_seam() -> None:
+    """The images pipeline keeps Scrapy's media_to_download (the store's stat_file decides)
+    and its store comes from STORE_SCHEMES: no parallel storage path beside Scrapy's."""
+    from scrapy.pipelines.files import FilesPipeline
+
+    from newsspider.archive.images import ImageStore
+    from newsspider.crawl.images import ImagesPipeline
+
+    assert ImagesPipeline.media_to_download is FilesPipeline.media_to_download
+    assert set(ImagesPipeline.STORE_SCHEMES.values()) == {ImageStore}

@@ -18,7 +18,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
+from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
@@ -273,6 +275,80 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+class ImageStore:
+    """The archive's ``images/`` folder as a Scrapy files store (``persist_file``/``stat_file``,
+    the interface of Scrapy's ``FSFilesStore``), without importing Scrapy.
+
+    Scrapy's :class:`~scrapy.pipelines.files.FilesPipeline` builds its ``self.store`` from the
+    store URI (``STORE_SCHEMES``) and asks it two things: ``stat_file`` (is the file at this path
+    already there? its ``media_to_download`` then skips the download) and ``persist_file``
+    (write these bytes at this path). Here the index answers the first (an image is there when
+    its row says ``ok`` and its file exists), and the second is the contained atomic write
+    (:func:`store_image`) followed by the ``ok`` mark. The path itself is claimed here too
+    (:meth:`claim`): it depends on the format of the downloaded bytes, so it is known only
+    after the download, and it is recorded in the index before anything is written.
+
+    Built by Scrapy with the URI alone; the pipeline hands it the crawl's index at
+    ``open_spider`` (:meth:`open`), as the index is opened per crawl, not per process.
+    """
+
+    def __init__(self, basedir: str | PathLike[str]) -> None:
+        base = str(basedir)
+        self.root = Path(base.split("://", 1)[1] if "://" in base else base)
+        self.fsync = False
+        self._table: ImageTable | None = None
+
+    def open(self, table: ImageTable, *, fsync: bool = False) -> None:
+        self._table, self.fsync = table, fsync
+
+    def close(self) -> None:
+        self._table = None
+
+    @property
+    def table(self) -> ImageTable:
+        if self._table is None:
+            raise RuntimeError("the image store is used before the crawl opened it")
+        return self._table
+
+    def path_of(self, url: str) -> str:
+        """The path ``url`` has claimed, or ``""`` before its first good download."""
+        row = self.table.get(url)
+        return row.path if row is not None and row.path else ""
+
+    def claim(self, url: str, fmt: str) -> str:
+        """The path ``url`` gets for an image of format ``fmt`` (:meth:`ImageTable.claim`)."""
+        return self.table.claim(url, fmt)
+
+    def stat_file(self, path: str, info: object) -> dict[str, float]:
+        """``{"last_modified": mtime}`` when the image at ``path`` is downloaded and still on
+        disk, else ``{}`` (Scrapy then downloads it). No checksum: nothing reads it, and
+        computing one would read every image of the archive again on every crawl."""
+        row = self.table.by_path(path) if path else None
+        if row is None or row.path != path or not self.table.on_disk(row):
+            return {}
+        try:
+            return {"last_modified": (self.root / path).stat().st_mtime}
+        except OSError:
+            return {}
+
+    def persist_file(
+        self,
+        path: str,
+        buf: BytesIO,
+        info: object,
+        meta: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Write the bytes at ``path`` (claimed first) unchanged, atomically, never outside
+        ``images/``; then mark the image ``ok``. ``meta["format"]``: what Pillow found."""
+        row = self.table.by_path(path)
+        if row is None or row.path != path:
+            raise ImageRejected("cannot-store", f"{path} is claimed by no image")
+        data = buf.getvalue()
+        store_image(self.root, path, data, fsync=self.fsync)
+        self.table.mark_ok(row.url, nbytes=len(data), fmt=str((meta or {}).get("format", "")))
+
+
 @lru_cache(maxsize=16)
 def _real_dir(path: Path) -> Path:
     """``path.resolve()``, once per process: the containment check's base. A folder swapped for
@@ -300,6 +376,7 @@ __all__ = [
     "ImageInfo",
     "ImageRejected",
     "ImageRow",
+    "ImageStore",
     "ImageTable",
     "host_allowed",
     "inspect_image",

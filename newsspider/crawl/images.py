@@ -4,11 +4,22 @@ Built on Scrapy's :class:`~scrapy.pipelines.files.FilesPipeline`, not its ``Imag
 which re-encodes everything to JPEG (flattening animated GIFs and losing PNG transparency):
 FORMAT.md wants the original bytes. Pillow only *inspects* them (:func:`inspect_image`).
 
-The stored path depends on the format Pillow detects, so it is known only after the download;
-the path is then claimed in the archive index's ``images`` table, which is also what makes an
-image already on disk (from an earlier run or another article) skip the network, and what bounds
-the retries of one that failed. Everything decided without Scrapy lives in
+The files go through Scrapy's storage seam: ``self.store`` is an
+:class:`~newsspider.archive.images.ImageStore` (``STORE_SCHEMES``), whose ``stat_file`` answers
+from the archive index whether an image is already on disk (Scrapy's own ``media_to_download``
+then skips the network), and whose ``persist_file`` writes it (contained, atomically) and marks
+it downloaded. The stored path depends on the format Pillow detects, so it is known only after
+the download; the store claims it in the index's ``images`` table, which also bounds the retries
+of an image that failed. Everything decided without Scrapy lives in
 :mod:`newsspider.archive.images`.
+
+What this class overrides, and why (Scrapy's ``MediaPipeline``/``FilesPipeline`` name these
+their overridable interface): ``get_media_requests`` (which images to request at all),
+``file_path`` (the path is the index's, not a hash of the URL), ``file_downloaded`` (the checks
+on the bytes before the store keeps them, as Scrapy's own ``ImagesPipeline`` does there),
+``media_downloaded`` and ``media_failed`` (redirects checked hop by hop, a reason per failure,
+one log line without a traceback), ``item_completed`` (the article's two image maps).
+``media_to_download`` is Scrapy's.
 """
 
 from __future__ import annotations
@@ -16,16 +27,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+from io import BytesIO
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
-from scrapy.pipelines.files import FilesPipeline
+from scrapy.pipelines.files import FilesPipeline, FilesStoreProtocol
 from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, MediaPipeline
+from scrapy.utils.defer import ensure_awaitable
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
@@ -34,13 +47,12 @@ from newsspider.archive.images import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
     ImageRejected,
+    ImageStore,
     ImageTable,
     host_allowed,
     inspect_image,
-    store_image,
 )
 from newsspider.archive.index import Index, fs_failure
-from newsspider.archive.names import image_path
 from newsspider.article import Article
 from newsspider.crawl.context import ArchiveContext
 
@@ -97,9 +109,20 @@ class ImagesPipeline(FilesPipeline):
     """
 
     MEDIA_NAME = "image"
+    #: the output folder is a local path: every scheme FilesPipeline would map to its
+    #: FSFilesStore gets the archive's store instead
+    STORE_SCHEMES: ClassVar[dict[str, type[FilesStoreProtocol]]] = {
+        "": ImageStore,  # type: ignore[dict-item]
+        "file": ImageStore,  # type: ignore[dict-item]
+    }
+    #: days until Scrapy re-downloads a stored file: an archived image keeps its bytes and path
+    #: for good (FORMAT.md), so never in practice (``IMAGESPIPELINE_FILES_EXPIRES`` still wins)
+    EXPIRES = 100 * 365
 
     def __init__(self, store_uri: str | PathLike[str], *, crawler: Crawler) -> None:
         super().__init__(store_uri, crawler=crawler)
+        #: the store FilesPipeline built from STORE_SCHEMES (typed as the archive's)
+        self.image_store: ImageStore = self.store  # type: ignore[assignment]
         s = crawler.settings
         self.root = Path(store_uri)
         self.hosts: list[str] = s.getlist("NEWSSPIDER_IMAGE_HOSTS") or list(DEFAULT_IMAGE_HOSTS)
@@ -129,8 +152,10 @@ class ImagesPipeline(FilesPipeline):
         super().open_spider()
         self.index = self.context.index  # the crawl's one connection (the context closes it)
         self.table = ImageTable(self.index)
+        self.image_store.open(self.table, fsync=self.fsync)
 
     def close_spider(self) -> None:
+        self.image_store.close()
         self.index = self.table = None
 
     def _table(self) -> ImageTable:
@@ -165,10 +190,12 @@ class ImagesPipeline(FilesPipeline):
     # --- MediaPipeline hooks -------------------------------------------------------------------
 
     def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
-        """One request per image not yet on disk; what needs no request is settled here.
+        """One request per image worth asking for; what needs none is settled here.
 
-        Refused hosts and images that failed ``NEWSSPIDER_IMAGE_MAX_ATTEMPTS`` times already go
-        straight to ``failed_images``; images on disk straight to ``local_images``.
+        Refused hosts, images over the per-article cap and images that failed
+        ``NEWSSPIDER_IMAGE_MAX_ATTEMPTS`` times already go straight to ``failed_images``. An image
+        already on disk is requested too: Scrapy's ``media_to_download`` asks the store
+        (``stat_file``) and answers ``uptodate`` without touching the network.
         """
         if not isinstance(item, Article):
             return []
@@ -197,10 +224,6 @@ class ImagesPipeline(FilesPipeline):
                 item.failed_images[url] = "disallowed-host"
                 continue
             row = table.get(url)
-            if row is not None and row.path and table.on_disk(row):
-                item.local_images[url] = row.path
-                self._inc("images/uptodate")
-                continue
             if row is not None and row.status == "failed" and row.attempts >= self.max_attempts:
                 item.failed_images[url] = row.reason or "failed"
                 self._inc("images/given_up")
@@ -222,13 +245,6 @@ class ImagesPipeline(FilesPipeline):
             meta={IMAGE_META: True, "dont_redirect": True, "download_maxsize": self.max_bytes},
         )
 
-    def media_to_download(
-        self, request: Request, info: MediaPipeline.SpiderInfo, *, item: Any = None
-    ) -> None:
-        """Always download: get_media_requests already skipped what is on disk (its path
-        depends on the format, so FilesPipeline's stat of a precomputed path cannot tell)."""
-        return None
-
     def file_path(
         self,
         request: Request,
@@ -237,20 +253,19 @@ class ImagesPipeline(FilesPipeline):
         *,
         item: Any = None,
     ) -> str:
-        """The path an image has (from the index) or would get (from the downloaded bytes'
-        format, before any collision suffix). Without either it cannot be known."""
-        row = self.table.get(request.url) if self.table is not None else None
-        if row is not None and row.path:
-            return row.path
-        if response is None:
-            raise ValueError(f"the path of {request.url} depends on its format: download first")
-        fmt = inspect_image(response.body, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
-        return image_path(request.url, fmt.format)
+        """The path the index holds for the image (FilesPipeline's default, a hash of the URL,
+        is not the archive's layout); ``""`` before its first good download, since the path
+        depends on the format of the bytes (the store then stats it as absent, and
+        :meth:`file_downloaded` claims one)."""
+        return self.image_store.path_of(request.url)
 
     def media_failed(
         self, failure: Failure, request: Request, info: MediaPipeline.SpiderInfo
     ) -> Any:
-        """No response at all (timeout, reset, robots.txt, size cap): one failed attempt."""
+        """No response at all (timeout, reset, robots.txt, size cap): one failed attempt.
+
+        FilesPipeline's logs a generic line and raises a bare exception, losing the reason
+        that ``failed_images``, the stats and the bounded retries are kept by."""
         if isinstance(failure.value, ImageFailed):
             raise failure.value  # from media_downloaded: already recorded
         reason, detail = _download_failure_reason(failure.value)
@@ -285,24 +300,23 @@ class ImagesPipeline(FilesPipeline):
         *,
         item: Any = None,
     ) -> FileInfo:
-        """Check, place and store one downloaded image; any refusal is an :class:`ImageFailed`."""
+        """Follow the image's redirects, then hand the final answer to :meth:`file_downloaded`;
+        any refusal is an :class:`ImageFailed`.
+
+        Overridden because FilesPipeline's refuses every status but 200 (redirects are followed
+        here, each hop checked before it is sent: ``dont_redirect``), and logs a refusal with a
+        traceback where this archive promises one line with the reason."""
         url = request.url
-        table = self._table()
         try:
             response = await self._follow_redirects(response, request)
             if response.status != 200:
                 raise ImageRejected(
                     f"http-{response.status}", "" if response.url == url else response.url
                 )
-            content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-            body = response.body
-            found = inspect_image(
-                body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
-                content_type=content_type,
-            )  # fmt: skip
-            path = table.claim(url, found.format)
-            store_image(self.root, path, body, fsync=self.fsync)
-            table.mark_ok(url, nbytes=len(body), fmt=found.format)
+            checksum = await ensure_awaitable(
+                self.file_downloaded(response, request, info, item=item)
+            )
+            path = self.file_path(request, response=response, info=info, item=item)
         except ImageRejected as exc:
             raise self._fail(url, exc.reason, exc.detail) from exc
         except (OSError, sqlite3.Error) as exc:
@@ -315,21 +329,39 @@ class ImagesPipeline(FilesPipeline):
             slug = "disk-full" if reason == "disk-full" else "cannot-store"
             raise self._fail(url, slug, "" if slug == reason else reason) from None
         self._inc("images/downloaded")
-        self._inc("images/bytes", len(body))
-        logger.debug("image stored: %s -> %s (%s, %d frames)", url, path, found.format,
+        self._inc("images/bytes", len(response.body))
+        return {"url": url, "path": path, "checksum": checksum, "status": "downloaded"}
+
+    def file_downloaded(
+        self,
+        response: Response,
+        request: Request,
+        info: MediaPipeline.SpiderInfo,
+        *,
+        item: Any = None,
+    ) -> str:
+        """Check the bytes (size cap, SVG, Pillow's full decode, pixel cap, bombs), have the
+        store claim the image's path and persist the bytes unchanged; the SHA-1 of the bytes.
+
+        Where Scrapy's own ImagesPipeline checks and converts an image before its store keeps
+        it; nothing is converted here (FORMAT.md wants the original bytes)."""
+        body = response.body
+        found = inspect_image(
+            body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
+            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
+        )  # fmt: skip
+        path = self.image_store.claim(request.url, found.format)
+        self.image_store.persist_file(path, BytesIO(body), info, meta={"format": found.format})
+        logger.debug("image stored: %s -> %s (%s, %d frames)", request.url, path, found.format,
                      found.frames)  # fmt: skip
-        return {
-            "url": url,
-            "path": path,
-            "checksum": hashlib.sha1(body).hexdigest(),
-            "status": "downloaded",
-        }
+        return hashlib.sha1(body).hexdigest()
 
     def item_completed(
         self, results: list[FileInfoOrError], item: Any, info: MediaPipeline.SpiderInfo
     ) -> Any:
-        """Fill ``local_images``/``failed_images`` from this item's downloads. Failures were
-        logged where they happened; the item always goes on to the archive."""
+        """Fill ``local_images``/``failed_images`` from this item's downloads (FilesPipeline's
+        puts the results in an item field this Article does not have). Failures were logged
+        where they happened; the item always goes on to the archive."""
         urls = self._requested.pop(id(item), [])
         if not isinstance(item, Article):
             return item
@@ -337,6 +369,8 @@ class ImagesPipeline(FilesPipeline):
             url = urls[n] if n < len(urls) else ""
             if ok and value and not isinstance(value, Failure):
                 item.local_images[value["url"]] = value["path"]
+                if value["status"] == "uptodate":  # on disk already (the store's stat_file)
+                    self._inc("images/uptodate")
             elif not ok:
                 exc = value.value if isinstance(value, Failure) else value
                 if isinstance(exc, ImageFailed):
