@@ -596,13 +596,30 @@ def content_problem(db: sqlite3.Connection, journal_path: Path, *, rebuilding: b
         empty = not has_table or db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
         if empty:
             held = journal_has_articles(journal_path)
-            if held:
+            if held and (not has_table or _empty_once_written(db)):
                 return f"it holds no article while its journal holds {held}"
     if deep:
         rows = [r[0] for r in db.execute("PRAGMA quick_check(5)").fetchall()]
         if rows != ["ok"]:
             return "quick_check: " + "; ".join(str(r) for r in rows)
     return ""
+
+
+def _empty_once_written(db: sqlite3.Connection) -> bool:
+    """Is ``articles`` still empty once a writer in the middle of a transaction has committed?
+
+    :meth:`Index.put` appends the journal line inside the transaction that writes the row, so a
+    process opening the index at that moment sees the line a moment before the row; taking the
+    write lock (the busy timeout waits for that writer) and looking again tells a first write
+    in flight from a lost index. A read-only connection cannot take it: what it saw stands."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return True
+    try:
+        return db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+    finally:
+        db.execute("ROLLBACK")
 
 
 def replay_journal(entries: Iterator[dict[str, Any]]) -> dict[str, Record]:
