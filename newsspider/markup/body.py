@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.entities import html5 as _HTML5_ENTITIES
-from typing import AnyStr
+from typing import Any, AnyStr, overload
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -752,11 +752,11 @@ _PREPASS_HTML_SOURCE = (
     r"<!--|<(/?)(svg|math|plaintext|script|style|xmp|noembed|noscript|iframe|noframes|textarea"
     r"|title)(?=[\s/>])"
 )
-_PREPASS = {
+_PREPASS: dict[type, re.Pattern[Any]] = {
     str: re.compile(_PREPASS_SOURCE),
     bytes: re.compile(_PREPASS_SOURCE.encode()),
 }
-_PREPASS_HTML = {
+_PREPASS_HTML: dict[type, re.Pattern[Any]] = {
     str: re.compile(_PREPASS_HTML_SOURCE, re.IGNORECASE),
     bytes: re.compile(_PREPASS_HTML_SOURCE.encode(), re.IGNORECASE),
 }
@@ -769,6 +769,14 @@ _RAW_IN_HTML = frozenset(
     {"script", "style", "xmp", "noembed", "noscript", "iframe", "noframes", "textarea", "title"}
 )
 _ENCODING_ATTR = re.compile(r"""encoding\s*=\s*["']?\s*([a-zA-Z/+.-]+)""", re.IGNORECASE)
+
+
+# overloads rather than AnyStr alone: parse_html passes a page that is str or bytes, which a
+# constrained type variable refuses and overloads accept (str | bytes back)
+@overload
+def html5_prepass(text: str) -> str: ...
+@overload
+def html5_prepass(text: bytes) -> bytes: ...
 
 
 def html5_prepass(text: AnyStr) -> AnyStr:
@@ -822,8 +830,8 @@ def html5_prepass(text: AnyStr) -> AnyStr:
                 break
             i = text.index(lit(">"), min(ends)) + 1
             continue
-        name = m.group(2).lower()
-        name = name.decode() if kind is bytes else name
+        tag = m.group(2).lower()
+        name: str = tag.decode() if isinstance(tag, bytes) else tag
         slash = bool(m.group(1))
         gt = text.find(lit(">"), m.end())
         if gt < 0:
@@ -856,8 +864,10 @@ def html5_prepass(text: AnyStr) -> AnyStr:
             elif not slash and text[gt - 1 : gt] != lit("/"):
                 enc = None
                 if name == "annotation-xml":
-                    found = _ENCODING_ATTR.search(text[m.end() : gt].decode("latin-1") if kind is
-                                                  bytes else text[m.end() : gt])  # fmt: skip
+                    attrs = text[m.end() : gt]
+                    found = _ENCODING_ATTR.search(
+                        attrs.decode("latin-1") if isinstance(attrs, bytes) else attrs
+                    )
                     enc = found.group(1) if found else None
                 if _integration_point(name, stack[-1][1], enc):
                     stack.append(("html", name))

@@ -287,7 +287,7 @@ def vet_dates(article: Article) -> str:
     dropped = []
     for name in _DATE_FIELDS:
         value = getattr(article, name, None)
-        if not plausible_date(value):
+        if value is not None and not plausible_date(value):
             dropped.append(f"{_DATE_SOURCES[name]} {value.isoformat()[:25]}")
             setattr(article, name, None)
     if not dropped:
