@@ -848,7 +848,8 @@ class Page:
         :meth:`check`: one assembly for every family, nothing set by hand."""
         self.check()
         values: dict[str, Any] = {}
-        for name, into in fields_of(type(self)).items():
+        cls: type = type(self)  # as a plain type: mypy reads type[Page] as not Hashable
+        for name, into in fields_of(cls).items():
             value = self.value(name)
             if len(into) == 1:
                 values[into[0]] = value
