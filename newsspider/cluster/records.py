@@ -67,14 +67,17 @@ class SharedRecords:
 
     def failed(self) -> list[Record]:
         out = []
-        for key in self.redis.hkeys(self.key("failed")):
+        # redis-py types a call as "list or awaitable" (its asyncio client shares the signature)
+        keys: list[Any] = self.redis.hkeys(self.key("failed"))  # type: ignore[assignment,unused-ignore]
+        for key in keys:
             rec = self.get(str(key))
             if rec is not None and rec.status == "failed":
                 out.append(rec)
         return sorted(out, key=lambda r: r.key)
 
     def records(self) -> Iterator[Record]:
-        found = [load(data) for data in self.redis.hvals(self.key("records"))]
+        values: list[Any] = self.redis.hvals(self.key("records"))  # type: ignore[assignment,unused-ignore]
+        found = [load(data) for data in values]
         yield from sorted(found, key=lambda r: r.key)
 
     # --- outcomes ---

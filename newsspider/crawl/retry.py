@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, cast
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
@@ -24,6 +24,7 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import task
+from twisted.internet.interfaces import IReactorTime
 
 DEFAULT_MAX_WAIT = 60.0
 
@@ -79,5 +80,6 @@ class RetryAfterMiddleware(RetryMiddleware):
             stats.inc_value("retry/retry_after_waits")
             from twisted.internet import reactor
 
-            await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
+            clock = cast(IReactorTime, reactor)  # the module stands in for the installed reactor
+            await maybe_deferred_to_future(task.deferLater(clock, wait, lambda: None))
         return retry
