@@ -17,7 +17,9 @@ same re-skinned bytes; and its speed there, against a bare parse.
 
 ``--before REV --after REV`` also times the known families' extraction of two revisions of the
 code (each ``git archive``d into a temporary folder and imported under its own name), call by
-call in one process, and prints the paired medians: the per-page ratio after/before.
+call in one process, and prints the paired medians: the per-page ratio after/before; twice:
+``extract()`` alone, and ``extract()`` to the post body the writer wraps (before #16 the writer
+rendered the body from trees the Article carried; since, the Article holds the finished text).
 
 Run: ``.venv/bin/python benchmarks/extraction.py [--reps N] [--before REV --after REV]``. It
 prints and asserts nothing. Needs trafilatura (``pip install -e '.[bench]'`` and
@@ -364,6 +366,19 @@ def revision(rev: str, into: Path, tag: str = "") -> Callable[..., Any]:
     return importlib.import_module(f"{name}.pages").extract  # type: ignore[no-any-return]
 
 
+def to_post_body(extract: Callable[..., Any]) -> Callable[..., Any]:
+    """``extract`` and then the post body the writer wraps, for the revision ``extract`` came
+    from. Why: #16 moved the body transform out of the writer (``archive.body.post_body``) into
+    extraction (``Article.body`` is the finished text), so ``extract`` alone does more work after
+    it than before; this times the same work on both sides of that move."""
+    package = extract.__module__.split(".")[0]
+    try:
+        post_body = importlib.import_module(f"{package}.archive.body").post_body
+    except (ImportError, AttributeError):  # after #16: the Article already holds the body
+        return extract
+    return lambda *args: post_body(extract(*args))
+
+
 def _html(fn: Callable[..., Any]) -> Callable[[str, bytes], object]:
     return lambda url, raw: fn(url, raw, "text/html")
 
@@ -377,20 +392,28 @@ def paired(pages: list[Page], before: str, after: str, reps: int) -> None:
             "before": revision(before, Path(tmp), "_a"),
             "after": revision(after, Path(tmp), "_b"),
         }
-        tools = {rev: _html(fn) for rev, fn in fns.items()}
-        for _, url, raw, _ in pages:
-            for fn in tools.values():
-                fn(url, raw)
+        kinds = {
+            "extract()": {rev: _html(fn) for rev, fn in fns.items()},
+            "extract() to the post body": {rev: _html(to_post_body(fn)) for rev, fn in fns.items()},
+        }
+        for tools in kinds.values():
+            for _, url, raw, _ in pages:
+                for fn in tools.values():
+                    fn(url, raw)
         gc.collect()
         gc.freeze()
         stats: dict[str, Callable[[list[float]], float]] = {
             "paired medians": statistics.median,
             "paired minimums (the least noisy on a shared machine)": min,
         }
-        figures = {name: measure(pages, tools, reps, stat) for name, stat in stats.items()}
+        figures = {
+            (kind, name): measure(pages, tools, reps, stat)
+            for kind, tools in kinds.items()
+            for name, stat in stats.items()
+        }
         gc.unfreeze()
-    for name, medians in figures.items():
-        print(f"Known families, {before} vs {after}: ms per page ({name} of {reps} "
+    for (kind, name), medians in figures.items():
+        print(f"Known families, {kind}, {before} vs {after}: ms per page ({name} of {reps} "
               "interleaved runs)")  # fmt: skip
         page_ratios = []
         for i, (page, _, _, _) in enumerate(pages):
