@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from redisserver import redis_server, redis_url  # noqa: F401  (Redis fixtures, re-exported)
 from server import http_server  # noqa: F401  (the loopback HTTP server fixture, re-exported)
 
 TESTS = Path(__file__).resolve().parent

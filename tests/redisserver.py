@@ -61,3 +61,15 @@ def empty_db(redis_server: str) -> str:
     client.flushdb()
     client.close()
     return url
+
+
+#: the fixtures every Redis test module uses (tests/conftest.py re-exports them): one server a
+#: module, an empty database a test
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve(tmp_path_factory)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    return empty_db(redis_server)

@@ -13,26 +13,15 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT, run_newsspider
-from redisserver import empty_db, needs_redis, serve
+from redisserver import needs_redis
 from rollreplay import ReplayBuilder, roll_body, roll_item, synthetic_article, unix
 
 # (scrapy-redis's own deprecation warning is filtered by name in pyproject.toml)
 pytestmark = needs_redis
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(tmp_path_factory)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return empty_db(redis_server)
 
 
 N = 200

@@ -4,28 +4,16 @@ get the same answers from both (what lets the spider take either without knowing
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import pytest
-from redisserver import empty_db, needs_redis, serve
+from redisserver import needs_redis
 
 from newsspider.archive.index import Index, Record
 from newsspider.archive.records import ArticleRecords
 
 pytestmark = needs_redis
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(tmp_path_factory)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return empty_db(redis_server)
 
 
 URL1 = "https://finance.sina.com.cn/china/2023-01-01/doc-izzone.shtml"

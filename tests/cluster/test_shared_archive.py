@@ -3,23 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from redisserver import empty_db, needs_redis, serve
+from redisserver import needs_redis
 
 pytestmark = needs_redis
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(tmp_path_factory)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return empty_db(redis_server)
 
 
 def test_workers_sharing_a_folder_never_take_the_same_name(tmp_path: Path, redis_url: str) -> None:

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
-import pytest
-from redisserver import empty_db, needs_redis, serve
+from redisserver import needs_redis
 
 pytestmark = needs_redis
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(tmp_path_factory)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    return empty_db(redis_server)
 
 
 def test_leases_fence_a_stalled_worker_and_offers_are_not_repeated(redis_url: str) -> None:
