@@ -168,13 +168,7 @@ class SinaSpider(ArticleSpiderBase):
                 continue
             if self.limit is not None and self.articles_requested >= self.limit:
                 return
-            self.requested.add(rec.key)
-            self.articles_requested += 1
-            self.crawler.stats.inc_value("crawl/requested")
-            self.crawler.stats.inc_value("crawl/requested/retry_failed")
-            known = rec.key if rec.path else None
-            yield self.article_request(rec.url, rec.channel, known_key=known,
-                                       article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
+            yield self.request_again(rec, "retry_failed", known_key=rec.key if rec.path else None)
 
     def template_requests(self) -> Iterator[scrapy.Request]:
         """``--refresh --template NAME`` (#18): every archived article of these channels that
@@ -192,12 +186,18 @@ class SinaSpider(ArticleSpiderBase):
                 continue
             if self.limit is not None and self.articles_requested >= self.limit:
                 return
-            self.requested.add(rec.key)
-            self.articles_requested += 1
-            self.crawler.stats.inc_value("crawl/requested")
-            self.crawler.stats.inc_value("crawl/requested/template")
-            yield self.article_request(rec.url, rec.channel, known_key=rec.key,
-                                       article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
+            yield self.request_again(rec, "template", known_key=rec.key)
+
+    def request_again(self, rec: Record, why: str, *, known_key: str | None) -> scrapy.Request:
+        """An article the index already knows, requested again (``why`` names the stat): counted
+        as requested like a listed one, so the ledger gives it exactly one end."""
+        assert self.crawler.stats is not None
+        self.requested.add(rec.key)
+        self.articles_requested += 1
+        self.crawler.stats.inc_value("crawl/requested")
+        self.crawler.stats.inc_value(f"crawl/requested/{why}")
+        return self.article_request(rec.url, rec.channel, known_key=known_key,
+                                    article_key=rec.key, doc_id=rec.doc_id)  # fmt: skip
 
     def closed(self, reason: str) -> None:
         # the index is the crawl's (closed by the archive context, after the pipelines)
