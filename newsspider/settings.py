@@ -1,6 +1,7 @@
 """Scrapy settings for newsspider: one place, a short reason each. Override with ``-s`` or the
 ``newsspider`` command's options."""
 
+from newsspider.archive import DEFAULT_OUTPUT
 from newsspider.article import DEFAULT_CHANNEL
 
 BOT_NAME = "newsspider"
@@ -46,7 +47,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 ADDONS = {"newsspider.crawl.addon.Newsspider": 0}
 
 # --- newsspider's own settings ---
-NEWSSPIDER_OUTPUT = "output"  # the Hexo source/ folder posts and images go to
+NEWSSPIDER_OUTPUT = DEFAULT_OUTPUT  # the Hexo source/ folder posts and images go to
 NEWSSPIDER_CHANNEL = DEFAULT_CHANNEL  # channel a fetched URL is filed under
 NEWSSPIDER_CHANNELS_FILE = None  # a user's YAML file adding channels to the shipped table
 # The archive's form (three settings below): None = not given, so the folder's recorded form

@@ -14,8 +14,6 @@ from newsspider.archive.post import Post, normalize_title, relink_images, render
 from newsspider.article import Article
 
 IMAGE_MODES = ("local", "remote", "off")
-#: the output folder when none is named (NEWSSPIDER_OUTPUT, --output): said here only
-DEFAULT_OUTPUT = "output"
 
 
 class UnsafePostPath(OSError):

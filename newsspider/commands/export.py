@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from newsspider.archive import DEFAULT_OUTPUT
+
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p = add("export", cmd_export, "write the archive as JSON Lines (one object per article)")
@@ -23,7 +25,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
         default="jsonl",
         help="output format (jsonl: one JSON object a line; the only one yet)",
     )
-    p.add_argument("--output", "-o", metavar="DIR", default="output",
+    p.add_argument("--output", "-o", metavar="DIR", default=DEFAULT_OUTPUT,
                    help="the archive's output folder (default: output)")  # fmt: skip
     p.add_argument("--to", metavar="FILE", default="-",
                    help="where to write (default -: standard output)")  # fmt: skip

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from newsspider.archive import DEFAULT_OUTPUT
+
 
 def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p = add("index", cmd_index, "check, repair or extend the archive index")
@@ -19,7 +21,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
                        description="Report posts missing on disk, posts the index does not "
                        "know (orphaned), content hash mismatches and index rows that disagree "
                        "with the journal. Exit 1 when any is found.")  # fmt: skip
-    c.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    c.add_argument("--output", "-o", metavar="DIR", default=DEFAULT_OUTPUT, help="output folder")
     c.add_argument("--repair", action="store_true",
                    help="rebuild the index from the journal and the posts on disk (a missing "
                    "post is marked for re-fetch)")  # fmt: skip
@@ -31,7 +33,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
                        "that a crawl reaching one of them records its URL against that post "
                        "instead of writing a second one.")  # fmt: skip
     i.add_argument("source", metavar="DIR", help="folder holding the posts (searched recursively)")
-    i.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    i.add_argument("--output", "-o", metavar="DIR", default=DEFAULT_OUTPUT, help="output folder")
     i.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")
 
     f = sub.add_parser("failed", help="list the articles whose last attempt failed, with why",
@@ -39,7 +41,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
                        "channel, runs that tried, reason. A crawl of its channel retries it "
                        "(up to NEWSSPIDER_MAX_ATTEMPTS runs; --refresh retries it anyway). Exit "
                        "1 when any is listed.")  # fmt: skip
-    f.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    f.add_argument("--output", "-o", metavar="DIR", default=DEFAULT_OUTPUT, help="output folder")
     f.add_argument("--json", action="store_true", help="one JSON object per article")
 
     t = sub.add_parser("templates", help="which page object made the archived posts (#18)",
@@ -50,7 +52,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
                        "made while no page object knew their skin, which `crawl --refresh "
                        "--template generic` re-archives once one does.")  # fmt: skip
     t.add_argument("--template", metavar="NAME", help="list the posts this template made")
-    t.add_argument("--output", "-o", metavar="DIR", default="output", help="output folder")
+    t.add_argument("--output", "-o", metavar="DIR", default=DEFAULT_OUTPUT, help="output folder")
     t.add_argument("--json", action="store_true", help="one JSON object per line")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from newsspider.archive import DEFAULT_OUTPUT
 from newsspider.crawl.options import positive_int
 
 #: what marks a match inside the index's answer: Unicode noncharacters, which no text is meant
@@ -57,7 +58,7 @@ def register(add: Callable[..., Any], common: Callable[..., None]) -> None:
     p.add_argument("query", nargs="+", metavar="QUERY",
                    help="terms (substrings, any language; all must occur); terms of 3 "
                    "characters or more use the full-text index, shorter ones a scan")  # fmt: skip
-    p.add_argument("--output", "-o", metavar="DIR", default="output",
+    p.add_argument("--output", "-o", metavar="DIR", default=DEFAULT_OUTPUT,
                    help="the archive's output folder (default: output)")  # fmt: skip
     p.add_argument("--channel", metavar="KEY", help="only articles filed under this channel")
     p.add_argument("--channels", metavar="FILE", help="YAML file adding channels to the table")

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from newsspider import cluster
+from newsspider.archive import DEFAULT_OUTPUT
 from newsspider.archive.channels import Channel, ChannelError, load_channels
 from newsspider.archive.form import Resolved, settings_form
 from newsspider.archive.index import Index
 from newsspider.archive.preflight import check_output
-from newsspider.archive.store import DEFAULT_OUTPUT
 from newsspider.crawl.report import RunReport
 from newsspider.errors import UsageError
 

@@ -141,7 +141,7 @@ def writable_output(settings: Any, *, deep: bool = False) -> None:
 
 def output_folder(settings: Any) -> Path:
     """NEWSSPIDER_OUTPUT (``--output``), or the archive's default folder."""
-    from newsspider.archive.store import DEFAULT_OUTPUT
+    from newsspider.archive import DEFAULT_OUTPUT
 
     return Path(settings.get("NEWSSPIDER_OUTPUT") or DEFAULT_OUTPUT)
 
