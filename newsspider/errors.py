@@ -22,7 +22,7 @@ class ReplayDamaged(UsageError):
     """A replay directory, its manifest or a WARC file that cannot be replayed as it is."""
 
 
-#: exit statuses (README "Exit status", docs/exit-status.md): precedence 2 > 3 > 1 > 0
+#: exit statuses (README "Exit status"): precedence 2 > 3 > 1 > 0
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_HEALTH = 0, 1, 2, 3
 
 
