@@ -216,14 +216,22 @@ def _check_copy(tpl: Template, n: int) -> None:
         raise ValueError(f"copy images {art.body_images}")
 
 
-def make_image_pool(directory: Path) -> list[str]:
-    """Real small images (JPEG, PNG, GIF; two GIFs animated), made with Pillow."""
+#: the image sizes of the pool: ``photo`` (what Sina's articles show, 300 to 640 pixels wide)
+#: or ``small`` (64x48, issue 19's measurement: the per-image path rather than Pillow's decode)
+IMAGE_SIZES = {
+    "photo": [(320, 240), (480, 320), (640, 360), (400, 400), (560, 420), (300, 200)],
+    "small": [(64, 48)],
+}
+
+
+def make_image_pool(directory: Path, size: str = "photo") -> list[str]:
+    """Real images (JPEG, PNG, GIF; two GIFs animated), made with Pillow."""
     from PIL import Image, ImageDraw
 
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(9)
     names: list[str] = []
-    sizes = [(320, 240), (480, 320), (640, 360), (400, 400), (560, 420), (300, 200)]
+    sizes = IMAGE_SIZES[size]
     for i in range(24):
         w, h = sizes[i % len(sizes)]
         ext = (".jpg", ".jpg", ".png", ".jpg", ".gif", ".png")[i % 6]
@@ -272,13 +280,13 @@ def roll_item(copy: Copy) -> dict[str, Any]:
     }
 
 
-def build_replay(directory: Path, n: int) -> dict[str, Any]:
+def build_replay(directory: Path, n: int, images: str = "photo") -> dict[str, Any]:
     """A replay directory of ``n`` articles and their roll pages; returns what it holds."""
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "a").mkdir(parents=True)
     templates, skipped = load_templates()
-    pool = make_image_pool(directory)
+    pool = make_image_pool(directory, images)
     rows = ["url\tfile\tstatus\tcontent_type"]
     items: list[dict[str, Any]] = []
     images = 0
@@ -589,10 +597,24 @@ def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
+def tree_digest(root: Path) -> tuple[str, int]:
+    """A digest of every file's path and bytes under ``root``, its state folder (index,
+    journal, run records: times and pids) left out; and how many files."""
+    h = hashlib.sha256()
+    count = 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(".newsspider/"):
+            continue
+        h.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        count += 1
+    return h.hexdigest(), count
+
+
+def measure(n: int, work: Path, reps: int, profile: bool, images: str = "photo") -> dict[str, Any]:
     replay = work / f"replay-{n}"
     t0 = time.perf_counter()
-    built = build_replay(replay, n)
+    built = build_replay(replay, n, images)
     print(f"\n== N = {n}: {built['articles']} articles, {built['images']} images, "
           f"{built['pages']} roll pages (built in {time.perf_counter() - t0:.1f} s; "
           f"{len(built['templates'])} page templates)", flush=True)  # fmt: skip
@@ -604,6 +626,7 @@ def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
     firsts: list[Run] = []
     seconds: list[Run] = []
     io: dict[str, int] = {}
+    digests: list[tuple[str, int]] = []
     for rep in range(reps):
         floors.append(run_child([sys.executable, __file__, "--floor-child", str(replay)],
                                 work / "floor.log"))  # fmt: skip
@@ -631,6 +654,7 @@ def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
         cmd = crawl_cmd(replay, out, built["pages"], work / "first.json", io=work / "io.json")
         firsts.append(run_child(cmd, work / "first.log", work / "first.json"))
         io = json.loads((work / "io.json").read_text("utf-8"))
+        digests.append(tree_digest(out))
         cmd = crawl_cmd(replay, out, built["pages"], work / "second.json")
         seconds.append(run_child(cmd, work / "second.log", work / "second.json"))
         f, a, b = floors[-1], firsts[-1], seconds[-1]
@@ -671,6 +695,10 @@ def measure(n: int, work: Path, reps: int, profile: bool) -> dict[str, Any]:
               f"{io.get('syscr', 0) / n:.1f}, write calls {io.get('syscw', 0) / n:.1f}, "
               f"bytes written {io.get('wchar', 0) / n / 1024:.1f} KB, voluntary switches "
               f"{io.get('nvcsw', 0) / n:.1f}")  # fmt: skip
+    same = len(set(digests)) == 1
+    print(f"   archives of the {len(digests)} first runs (posts and images, {digests[0][1]} "
+          f"files): {'byte-identical' if same else 'DIFFERENT'}")  # fmt: skip
+    result["identical"] = same
     sc = second.get("counts", {})
     sstats = second.get("stats", {})
     print(f"   second run: wall {result['second_wall']:.2f} s, CPU {result['second_cpu']:.2f} s "
@@ -708,6 +736,12 @@ def main() -> None:
     parser.add_argument("--sizes", help="several N, comma separated (e.g. 500,2000,10000)")
     parser.add_argument("--reps", type=int, default=3, help="alternating runs (default 3)")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    parser.add_argument(
+        "--images",
+        choices=sorted(IMAGE_SIZES),
+        default="photo",
+        help="image sizes: photo (300-640 px wide, default) or small (64x48)",
+    )
     parser.add_argument("--workdir", help="keep the replay and outputs here (default: a temp dir)")
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     parser.add_argument("--work-floor-child", nargs=3, help=argparse.SUPPRESS)
@@ -726,8 +760,11 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.n]
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="nsbench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} CPUs, {_cpu_model()}; Python {sys.version.split()[0]}")
-    results = [measure(n, work, args.reps, not args.no_profile) for n in sizes]
+    print(
+        f"machine: {os.cpu_count()} CPUs, {_cpu_model()}; Python {sys.version.split()[0]}; "
+        f"images: {args.images}; load average at the start {os.getloadavg()[0]:.2f}"
+    )
+    results = [measure(n, work, args.reps, not args.no_profile, args.images) for n in sizes]
     if len(results) > 1:
         base = results[0]["cpu"] / results[0]["n"]
         print("\nscaling (CPU per article, whole process):")

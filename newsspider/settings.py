@@ -60,6 +60,7 @@ NEWSSPIDER_IMAGE_MAX_BYTES = 10 * 1024 * 1024  # larger images are not kept (pos
 NEWSSPIDER_IMAGE_MAX_PIXELS = 40_000_000  # width x height cap, checked before decoding (bombs)
 NEWSSPIDER_IMAGE_MAX_ATTEMPTS = 3  # runs that may retry a failed image before it is given up
 NEWSSPIDER_IMAGE_MAX_PER_ARTICLE = 300  # images fetched for one article; the rest stay remote
+NEWSSPIDER_IMAGE_THREAD_BYTES = 64 * 1024  # images this big are decoded on a worker thread
 NEWSSPIDER_COMPACT_BODY = None  # drop blank body lines so Markdown keeps the body one HTML block
 NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
 NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md) or a WARC

@@ -5,8 +5,8 @@ Why a hook rather than killing from outside at a random moment: a kill from outs
 lands *inside* a write; these points put it exactly where a crash would hurt most (a post's
 temp file written but not renamed, an article written but its index row not updated), so the
 tests prove the recovery rather than hope to hit it. Points: ``tmpwrite`` (in
-:func:`~newsspider.archive.index.atomic_write`, between the temp file and the rename: posts and
-images), ``post`` (after the archive pipeline saved an article).
+:func:`~newsspider.archive.index.finish_temp`, between the temp file and the rename: posts and
+images), ``post`` (after a post and its row are written: ``Archive.finish``).
 """
 
 from __future__ import annotations
@@ -46,3 +46,19 @@ def disk_write(nbytes: int) -> None:
         _disk_used[0] = int(budget)  # full stays full: a smaller write fails too
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC) + " (NEWSSPIDER_TEST_DISK_BYTES)")
     _disk_used[0] += nbytes
+
+
+#: ``NEWSSPIDER_TEST_THREAD_JITTER=<ms>``: each piece of work the crawl hands to a worker thread
+#: (an image's decode and temp file) first sleeps a random 0 to <ms> milliseconds, so that the
+#: tests see the threads finish in another order every run: the archive must not change.
+#: TEST-ONLY; unset, it costs one dict lookup.
+JITTER_ENV = "NEWSSPIDER_TEST_THREAD_JITTER"
+
+
+def thread_jitter() -> None:
+    spec = os.environ.get(JITTER_ENV)
+    if spec:
+        import random
+        import time
+
+        time.sleep(random.random() * float(spec) / 1000)

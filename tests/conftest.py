@@ -49,9 +49,11 @@ class Run:
     stderr: str
 
 
-def run_newsspider(*args: str, cwd: Path | None = None, timeout: float = 120) -> Run:
-    """The real command line, in a fresh process (Scrapy's reactor cannot restart in-process)."""
-    env = dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning")
+def run_newsspider(*args: str, cwd: Path | None = None, timeout: float = 120,
+                   env: dict[str, str] | None = None) -> Run:  # fmt: skip
+    """The real command line, in a fresh process (Scrapy's reactor cannot restart in-process);
+    ``env``: variables to add (the test hooks')."""
+    env = dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning", **(env or {}))
     proc = subprocess.run(
         [sys.executable, "-m", "newsspider.cli", *args],
         capture_output=True,

@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import posixpath
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,7 @@ from typing import Any
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from newsspider.archive.index import Index, atomic_write
+from newsspider.archive.index import Index, atomic_write, finish_temp, write_temp
 from newsspider.archive.names import image_extension, image_path, url_hash
 from newsspider.markup.urls import fetch_target
 
@@ -94,14 +95,53 @@ def inspect_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     content_type: str = "",
 ) -> ImageInfo:
-    """Decode ``data`` fully (every frame) and say what it is, or raise :class:`ImageRejected`.
+    """Decode ``data`` fully (every frame) and say what it is, or raise :class:`ImageRejected`:
+    :func:`sniff_image` (what the header says, and every cap), then :func:`decode_image`.
 
     Decoding, not just reading the header, is what catches a truncated JPEG, which otherwise
-    shows as a half-grey picture forever. The pixel cap is checked from the header *before*
-    any decoding, so a decompression bomb costs nothing; Pillow's own bomb check
-    (``Image.MAX_IMAGE_PIXELS``) is a backstop whose warning is turned into a refusal for this
-    call only (``catch_warnings`` restores the filters; Pillow's globals are not touched).
+    shows as a half-grey picture forever. The crawl runs the two halves apart: the sniff on
+    the engine's thread (it decides the image's path, claimed in the order the images come),
+    the decode on a worker thread (Pillow lets go of the GIL while it decodes).
     """
+    info = sniff_image(data, max_bytes=max_bytes, max_pixels=max_pixels,
+                       content_type=content_type)  # fmt: skip
+    decode_image(data)
+    return info
+
+
+def _open_checked(data: bytes) -> Any:
+    """``Image.open`` of the accepted formats, Pillow's bomb warning turned into a refusal for
+    this call only (``catch_warnings`` restores the filters; Pillow's globals are untouched)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS))
+
+
+def _rejected(exc: BaseException) -> ImageRejected:
+    """The refusal for what Pillow raised."""
+    if isinstance(exc, UnidentifiedImageError):
+        return ImageRejected("not-an-image", "not a JPEG, PNG, GIF or WebP image")
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ImageRejected("too-many-pixels", str(exc))
+    return ImageRejected("corrupt", str(exc) or type(exc).__name__)
+
+
+#: what Pillow raises for bytes it cannot take
+_PILLOW_ERRORS = (UnidentifiedImageError, Image.DecompressionBombError,
+                  Image.DecompressionBombWarning, OSError, SyntaxError, ValueError, EOFError,
+                  IndexError, MemoryError)  # fmt: skip
+
+
+def sniff_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    content_type: str = "",
+) -> ImageInfo:
+    """What ``data``'s header says it is, every cap checked before anything is decoded (so a
+    decompression bomb costs nothing), or :class:`ImageRejected`. Pillow's own bomb check
+    (``Image.MAX_IMAGE_PIXELS``) is a backstop."""
     if not data:
         raise ImageRejected("empty", "0 bytes")
     if len(data) > max_bytes:
@@ -109,36 +149,44 @@ def inspect_image(
     if _looks_like_svg(data, content_type):
         raise ImageRejected("svg", "SVG is not kept (it can carry scripts)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS)) as img:
-                fmt = "JPEG" if img.format == "MPO" else str(img.format)
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise ImageRejected(
-                        "too-many-pixels", f"{width}x{height}, the cap is {max_pixels} pixels"
-                    )
-                if width <= 2 and height <= 2:
-                    raise ImageRejected("tracking-pixel", f"{width}x{height}")
+        with _open_checked(data) as img:
+            fmt = "JPEG" if img.format == "MPO" else str(img.format)
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    "too-many-pixels", f"{width}x{height}, the cap is {max_pixels} pixels"
+                )
+            if width <= 2 and height <= 2:
+                raise ImageRejected("tracking-pixel", f"{width}x{height}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
                 frames = int(getattr(img, "n_frames", 1))
-                if frames * width * height > FRAME_BUDGET * max_pixels:
-                    raise ImageRejected("too-many-pixels", f"{frames} frames of {width}x{height}")
-                if img.format == "JPEG":
-                    # libjpeg's DCT scaling: every entropy-coded byte is still decoded (a cut
-                    # or corrupt stream fails exactly as at full size), but the inverse DCT and
-                    # colour conversion run on an eighth of the pixels: 2-3x faster
-                    img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
-                for frame in ImageSequence.Iterator(img):
-                    frame.load()
+            if frames * width * height > FRAME_BUDGET * max_pixels:
+                raise ImageRejected("too-many-pixels", f"{frames} frames of {width}x{height}")
     except ImageRejected:
         raise
-    except UnidentifiedImageError as exc:
-        raise ImageRejected("not-an-image", "not a JPEG, PNG, GIF or WebP image") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("too-many-pixels", str(exc)) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, MemoryError) as exc:
-        raise ImageRejected("corrupt", str(exc) or type(exc).__name__) from exc
+    except _PILLOW_ERRORS as exc:
+        raise _rejected(exc) from exc
     return ImageInfo(fmt, width, height, frames)
+
+
+def decode_image(data: bytes) -> None:
+    """Decode every frame of bytes :func:`sniff_image` passed, or raise :class:`ImageRejected`
+    (a cut or corrupt stream). Thread-safe: it touches nothing but ``data``."""
+    # no catch_warnings here (it is not thread-safe): the sniff has refused what is over the
+    # cap already (at the default cap Pillow's bomb warning cannot fire after it)
+    try:
+        with Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS)) as img:
+            if img.format == "JPEG":
+                # libjpeg's DCT scaling: every entropy-coded byte is still decoded (a cut or
+                # corrupt stream fails exactly as at full size), but the inverse DCT and colour
+                # conversion run on an eighth of the pixels: 2-3x faster
+                width, height = img.size
+                img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
+            for frame in ImageSequence.Iterator(img):
+                frame.load()
+    except _PILLOW_ERRORS as exc:
+        raise _rejected(exc) from exc
 
 
 @dataclass
@@ -217,7 +265,7 @@ class ImageTable:
             if not self._path_free(url, candidate):
                 continue
             try:
-                self.db.execute(
+                done = self.index.write(
                     "INSERT INTO images (url, path, path_key, updated) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT(url) DO UPDATE SET path = excluded.path, "
                     "path_key = excluded.path_key WHERE images.path IS NULL",
@@ -225,22 +273,33 @@ class ImageTable:
                 )
             except sqlite3.IntegrityError:
                 continue  # another URL took it between the check and the insert
+            if done.rowcount == 1:
+                return candidate  # this URL's row holds it now
             row = self.get(url)
             if row is not None and row.path:
                 return row.path
         raise ImageRejected("cannot-store", f"no free path for {url} (tried {plain})")
 
     def mark_ok(self, url: str, *, nbytes: int, fmt: str) -> None:
-        self.db.execute(
+        self.index.write(
             "UPDATE images SET status = 'ok', reason = '', bytes = ?, format = ?, updated = ? "
             "WHERE url = ?",
             (nbytes, fmt, _now(), url),
         )
         self._journal(url)
 
+    def release(self, url: str, path: str) -> None:
+        """Give back a path claimed for bytes that then failed their decode (as if it had not
+        been claimed: a path is claimed for an image that is kept)."""
+        self.index.write(
+            "UPDATE images SET path = NULL, path_key = NULL WHERE url = ? AND path = ? "
+            "AND status != 'ok'",
+            (url, path),
+        )
+
     def mark_failed(self, url: str, reason: str) -> int:
         """Count one failed attempt; returns the attempts so far."""
-        self.db.execute(
+        self.index.write(
             "INSERT INTO images (url, status, attempts, reason, updated) "
             "VALUES (?, 'failed', 1, ?, ?) ON CONFLICT(url) DO UPDATE SET status = 'failed', "
             "attempts = images.attempts + 1, reason = excluded.reason, updated = excluded.updated",
@@ -297,6 +356,8 @@ class ImageStore:
         self.root = Path(base.split("://", 1)[1] if "://" in base else base)
         self.fsync = False
         self._table: ImageTable | None = None
+        #: the folders this run has made and checked (``images/<host>/...`` -> real path)
+        self._folders = FolderCache(self.root, IMAGES_DIR)
 
     def open(self, table: ImageTable, *, fsync: bool = False) -> None:
         self._table, self.fsync = table, fsync
@@ -345,8 +406,61 @@ class ImageStore:
         if row is None or row.path != path:
             raise ImageRejected("cannot-store", f"{path} is claimed by no image")
         data = buf.getvalue()
-        store_image(self.root, path, data, fsync=self.fsync)
-        self.table.mark_ok(row.url, nbytes=len(data), fmt=str((meta or {}).get("format", "")))
+        tmp = self.stage(path, data)
+        self.finish(row.url, path, tmp, nbytes=len(data), fmt=str((meta or {}).get("format", "")))
+
+    def stage(self, path: str, data: bytes) -> Path:
+        """Write ``data`` under a temp name beside ``path`` (contained in ``images/``); the
+        temp file's path. Thread-safe: the crawl stages on a worker thread."""
+        return write_temp(self._folders.target(path), data, fsync=self.fsync)
+
+    def finish(self, url: str, path: str, tmp: Path, *, nbytes: int, fmt: str) -> None:
+        """Rename a staged image into place (its claim committed) and mark it ``ok``."""
+        finish_temp(tmp, self._folders.target(path))
+        self.table.mark_ok(url, nbytes=nbytes, fmt=fmt)
+
+
+class FolderCache:
+    """Where files of one folder tree go, each folder made and checked once per run.
+
+    Why: resolving every file's path stats each of its components (ten or more per image), and
+    making its folder costs a ``mkdir`` or a failed ``open``; a crawl writes thousands of files
+    into a few hundred folders. A folder is resolved only once it exists (so a later symlink
+    cannot be cached before it is made), and a file name is one plain component: the rename of
+    a temp file over it replaces what is there, never writes through a link."""
+
+    def __init__(self, root: Path, top: str) -> None:
+        self.root = root
+        self.top = top
+        self._real: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def target(self, rel_path: str) -> Path:
+        """The real path of ``root/rel_path``, its folder made; :class:`ImageRejected` when it
+        would leave ``root/top``."""
+        folder, _, name = rel_path.rpartition("/")
+        real = self._real.get(folder)
+        if real is None:
+            real = self._check(folder)
+        if not name or name in (".", "..") or "\0" in name:
+            raise ImageRejected("cannot-store", f"{rel_path} is not a file name")
+        return real / name
+
+    def _check(self, folder: str) -> Path:
+        base = _real_dir(self.root / self.top)
+        path = self.root / folder
+        if not folder.startswith(self.top + "/") and folder != self.top:
+            raise ImageRejected("cannot-store", f"{folder} is outside {self.top}")
+        resolved = path.resolve()
+        if not resolved.is_relative_to(base):
+            raise ImageRejected("cannot-store", f"{folder} resolves outside {base}")
+        path.mkdir(parents=True, exist_ok=True)
+        resolved = path.resolve()  # again, now that it exists: what it really is
+        if not resolved.is_relative_to(base):
+            raise ImageRejected("cannot-store", f"{folder} resolves outside {base}")
+        with self._lock:
+            self._real[folder] = resolved
+        return resolved
 
 
 @lru_cache(maxsize=16)
@@ -373,13 +487,16 @@ def store_image(root: Path, rel_path: str, data: bytes, *, fsync: bool = False) 
 
 __all__ = [
     "DEFAULT_IMAGE_HOSTS",
+    "FolderCache",
     "ImageInfo",
     "ImageRejected",
     "ImageRow",
     "ImageStore",
     "ImageTable",
+    "decode_image",
     "host_allowed",
     "inspect_image",
+    "sniff_image",
     "store_image",
     "url_hash",
 ]

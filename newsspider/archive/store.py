@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsspider.archive.channels import Channel, load_channels
-from newsspider.archive.index import Index, Record, atomic_write
+from newsspider.archive.index import Index, Record, finish_temp, write_temp
 from newsspider.archive.names import name_stem, original_stem, post_file_name, with_suffix
 from newsspider.archive.post import Post, normalize_title, relink_images, render, rfc1123
 from newsspider.article import Article
+from newsspider.testhooks import crash_point
 
 IMAGE_MODES = ("local", "remote", "off")
 
@@ -19,6 +20,18 @@ IMAGE_MODES = ("local", "remote", "off")
 class UnsafePostPath(OSError):
     """A post path that would leave the output folder: never written (an ``OSError``, so the
     archive pipeline reports it as a post that could not be written, with this message)."""
+
+
+@dataclass
+class Staged:
+    """A post whose bytes wait under a temp name for its claim's commit (:meth:`Archive.stage`)."""
+
+    rec: Record
+    key: str
+    target: Path
+    tmp: Path | None  # None: nothing to write (the file already holds these bytes)
+    status: str
+    new_file: bool
 
 
 @dataclass(frozen=True)
@@ -168,13 +181,63 @@ class Archive:
         return self.index.mark_failed(key, url, channel, reason, doc_id=doc_id)
 
     def save(self, article: Article, *, now: float | None = None) -> Saved:
-        now = time.time() if now is None else now
+        """Write ``article``'s post and record it: :meth:`stage`, the claim committed, then
+        :meth:`finish` (at once; a crawl's pipeline finishes after the batch's commit)."""
+        staged = self.stage(article, now=now)
+        if isinstance(staged, Saved):
+            return staged
+        if self.index.batching:
+            try:
+                self.index.commit()  # the path's claim, before the file exists
+            except BaseException:
+                self.discard(staged)
+                raise
+        return self.finish(staged)
+
+    def _lookup(self, article: Article) -> tuple[str, Record | None]:
+        """The article's key and record: by its key, else by its URL (the record's key)."""
         key = article_key(article)
         rec = self.index.get(key)
         if rec is None and article.url:
             rec = self.index.by_url(article.url)
             if rec is not None:
                 key = rec.key
+        return key, rec
+
+    def claim(self, article: Article, *, now: float | None = None) -> None:
+        """Claim the post's path now (``pending``), if it has none yet: :meth:`stage` then
+        finds it. Why: a crawl claims in the order the spider gives the articles, before their
+        images are fetched on worker threads; a claim made when they are done would give two
+        articles with one title their names in whatever order the threads finished."""
+        key, rec = self._lookup(article)
+        if rec is not None and (rec.path or rec.status == "imported"):
+            return
+        channel = self.channel(rec.channel if rec and rec.channel else article.channel)
+        if rec is None and self._imported_at(article, channel) is not None:
+            return  # stage() adopts it
+        self._claim_path(article, channel, key, rec, rfc1123(time.time() if now is None else now))
+
+    def _claim_path(self, article: Article, channel: Channel, key: str, rec: Record | None,
+                    stamp: str) -> Record:  # fmt: skip
+        """Choose the post's path and record it ``pending`` before its file exists."""
+        path = self._choose_path(article, channel, key)
+        self._check_contained(path)
+        if rec is None:
+            rec = Record(key=key, first_archived=stamp, channel=channel.key)
+        rec.path, rec.first_archived = path, rec.first_archived or stamp
+        rec.channel = rec.channel or channel.key
+        rec.status = "pending"  # reserve the path before the file exists: crash-safe
+        self.index.put(rec, journal=False)
+        return rec
+
+    def stage(self, article: Article, *, now: float | None = None) -> Saved | Staged:
+        """Everything up to the post's file: the record looked up (or an imported post
+        adopted), the path claimed in the index (``pending``), the bytes written under a temp
+        name. :meth:`finish` renames them into place once the claim is committed, so a kill at
+        any point leaves either no file or a file its row names (FORMAT.md's crash rule).
+        An imported post (kept as it is) is settled here: a :class:`Saved`."""
+        now = time.time() if now is None else now
+        key, rec = self._lookup(article)
         if rec is None:
             imported = self._imported_at(article, self.channel(article.channel))
             if imported is not None:
@@ -187,23 +250,18 @@ class Archive:
         digest = hashlib.sha256(data).hexdigest()
         stamp = rfc1123(now)
         if rec is None or not rec.path:  # new, or only known as failed so far
-            path = self._choose_path(article, channel, key)
-            self._check_contained(path)
-            if rec is None:
-                rec = Record(key=key, first_archived=stamp, channel=channel.key)
-            rec.path, rec.first_archived = path, rec.first_archived or stamp
-            rec.channel = rec.channel or channel.key
-            rec.status = "pending"  # reserve the path before the file exists: crash-safe
-            self.index.put(rec, journal=False)
+            rec = self._claim_path(article, channel, key, rec, stamp)
         assert rec.path is not None
         target = self.root / rec.path
-        existing = target.read_bytes() if target.exists() else None
-        new_file = False
+        try:
+            existing: bytes | None = target.read_bytes()
+        except FileNotFoundError:
+            existing = None
+        tmp = None
         if existing == data:
             status = "unchanged"
         else:
-            atomic_write(target, data, fsync=self.fsync)
-            new_file = existing is None
+            tmp = write_temp(target, data, fsync=self.fsync)
             status = "archived" if rec.status in ("pending", "") or existing is None else "updated"
         rec.url = article.url or rec.url
         rec.doc_id = article.doc_id or rec.doc_id
@@ -225,16 +283,33 @@ class Archive:
         rec.status = "archived"
         rec.reason = ""
         rec.template = article.family or rec.template
+        return Staged(rec, key, target, tmp, status, existing is None and tmp is not None)
+
+    def finish(self, staged: Staged) -> Saved:
+        """Rename the staged bytes into place and write the row and its journal line (call it
+        once the claim is committed)."""
+        rec = staged.rec
+        assert rec.path is not None
+        if staged.tmp is not None:
+            finish_temp(staged.tmp, staged.target)
+            staged.tmp = None
         try:
             self.index.put(rec)
         except BaseException:
             # the row and its journal line could not be written (a full disk): a new post
             # without them would be a post nobody knows of; the reservation stays, so the next
             # run writes it at this same path
-            if new_file:
-                target.unlink(missing_ok=True)
+            if staged.new_file:
+                staged.target.unlink(missing_ok=True)
             raise
-        return Saved(status, rec.path, key)
+        crash_point("post")  # test-only: a kill right after a post and its row are written
+        return Saved(staged.status, rec.path, staged.key)
+
+    def discard(self, staged: Staged) -> None:
+        """A staged post that will not be finished (its claim's commit failed)."""
+        if staged.tmp is not None:
+            staged.tmp.unlink(missing_ok=True)
+            staged.tmp = None
 
     def _record_imported(self, rec: Record, article: Article) -> Saved:
         """Note the URL and doc id of an imported post without touching its bytes (FORMAT.md:

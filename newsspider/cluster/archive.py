@@ -9,7 +9,7 @@ from typing import Any
 from newsspider.archive.channels import Channel
 from newsspider.archive.index import Record
 from newsspider.archive.names import name_stem, with_suffix
-from newsspider.archive.store import Archive, Saved, article_key
+from newsspider.archive.store import Archive, Saved, Staged, article_key
 from newsspider.article import Article
 from newsspider.cluster.records import SharedRecords
 from newsspider.cluster.state import WORKER, records_from_settings, role
@@ -44,9 +44,9 @@ class SharedArchive(Archive):
         self.shared.claim_path(path, key)
         return path
 
-    def save(self, article: Article, *, now: float | None = None) -> Saved:
+    def _seed(self, article: Article) -> None:
         """An article archived before by another worker (a re-fetch) keeps its path and date,
-        so its post has the bytes a single archive would give it."""
+        so its post has the bytes a single archive would give it: its record is seeded here."""
         key = article_key(article)
         local = self.index.get(key) or (self.index.by_url(article.url) if article.url else None)
         if local is None:
@@ -57,7 +57,14 @@ class SharedArchive(Archive):
                               first_archived=known.first_archived, channel=known.channel,
                               status="archived")  # fmt: skip
                 self.index.put(seed, journal=False)
-        return super().save(article, now=now)
+
+    def claim(self, article: Article, *, now: float | None = None) -> None:
+        self._seed(article)
+        super().claim(article, now=now)
+
+    def stage(self, article: Article, *, now: float | None = None) -> Saved | Staged:
+        self._seed(article)
+        return super().stage(article, now=now)
 
 
 def open_archive(settings: Any, output: str | Path, **kwargs: Any) -> Archive:

@@ -15,6 +15,7 @@ line (:class:`~newsspider.errors.UsageError`) before the engine starts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from newsspider.archive.channels import Channel, ChannelError, load_channels
 from newsspider.archive.form import Resolved, settings_form
 from newsspider.archive.index import Index
 from newsspider.archive.preflight import check_output
+from newsspider.archive.store import Archive
 from newsspider.crawl.report import RunReport
 from newsspider.errors import UsageError
 
@@ -62,6 +64,7 @@ class ArchiveContext:
         #: why the crawl is being stopped early (``disk-full``), once
         self.stopping = ""
         self._index: Index | None = None
+        self._archive: Archive | None = None
         self._form: Resolved | None = None
         self._channels: dict[str, Channel] | None = None
         self._checked = False
@@ -110,7 +113,28 @@ class ArchiveContext:
         if self._index is None:
             self.check()
             self._index = Index(self.output)
+            # one transaction per engine tick for every writer of the crawl (Index.batch)
+            self._index.batch(_next_tick)
         return self._index
+
+    @property
+    def archive(self) -> Archive:
+        """The crawl's one writer of posts (a cluster's worker writes through the cluster's
+        file-name claims: cluster/archive.py), on the crawl's index connection."""
+        if self._archive is None:
+            form = self.form.form
+            self._archive = cluster.open_archive(
+                self.settings,
+                self.output,
+                channels=self.channels,
+                images=form.images,
+                image_prefix=form.image_prefix,
+                compact=form.compact,
+                fsync=self.settings.getbool("NEWSSPIDER_FSYNC"),
+                refresh=self.refresh,  # the spider's ``-a refresh=1`` too
+                index=self.index,  # the crawl's one connection: the spider's lookups see ours
+            )
+        return self._archive
 
     def check(self) -> None:
         """Refuse an output folder that cannot take the archive, once per crawl
@@ -158,6 +182,13 @@ class ArchiveContext:
         if self._index is not None:
             index, self._index = self._index, None
             index.close()
+
+
+def _next_tick(fn: Callable[[], None]) -> object:
+    """Call ``fn`` once the reactor has run what is ready now: the engine's next tick."""
+    from twisted.internet import reactor
+
+    return reactor.callLater(0, fn)  # type: ignore[attr-defined]
 
 
 def report_of(crawler: Crawler) -> RunReport:

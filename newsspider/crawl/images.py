@@ -38,7 +38,9 @@ from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline, FilesStoreProtocol
 from scrapy.pipelines.media import FileException, FileInfo, FileInfoOrError, MediaPipeline
-from scrapy.utils.defer import ensure_awaitable
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 from w3lib.url import safe_url_string
 
@@ -49,12 +51,15 @@ from newsspider.archive.images import (
     ImageRejected,
     ImageStore,
     ImageTable,
+    decode_image,
     host_allowed,
     inspect_image,
+    sniff_image,
 )
 from newsspider.archive.index import Index, fs_failure
 from newsspider.article import Article
 from newsspider.crawl.context import ArchiveContext
+from newsspider.testhooks import thread_jitter
 
 if TYPE_CHECKING:
     from typing import Self
@@ -66,6 +71,10 @@ logger = logging.getLogger(__name__)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: NEWSSPIDER_IMAGE_MAX_PER_ARTICLE's default: Sina's longest photo stories show about 100
 DEFAULT_MAX_PER_ARTICLE = 300
+#: NEWSSPIDER_IMAGE_THREAD_BYTES's default: images at least this big are decoded on a worker
+#: thread (measured: below it, the thread's hand-over and GIL switches cost more than the
+#: decode the engine's thread is spared)
+DEFAULT_THREAD_BYTES = 64 * 1024
 #: request.meta flag on every image request (for middlewares and tests that want to tell)
 IMAGE_META = "newsspider_image"
 
@@ -132,6 +141,7 @@ class ImagesPipeline(FilesPipeline):
         self.max_redirects = s.getint("REDIRECT_MAX_TIMES", 20)
         self.max_per_article = s.getint("NEWSSPIDER_IMAGE_MAX_PER_ARTICLE", DEFAULT_MAX_PER_ARTICLE)
         self.fsync = s.getbool("NEWSSPIDER_FSYNC")
+        self.thread_bytes = s.getint("NEWSSPIDER_IMAGE_THREAD_BYTES", DEFAULT_THREAD_BYTES)
         self.context = ArchiveContext.from_crawler(crawler)
         self.index: Index | None = None
         self.table: ImageTable | None = None
@@ -313,10 +323,7 @@ class ImagesPipeline(FilesPipeline):
                 raise ImageRejected(
                     f"http-{response.status}", "" if response.url == url else response.url
                 )
-            checksum = await ensure_awaitable(
-                self.file_downloaded(response, request, info, item=item)
-            )
-            path = self.file_path(request, response=response, info=info, item=item)
+            path, checksum = await self._keep(response, request)
         except ImageRejected as exc:
             raise self._fail(url, exc.reason, exc.detail) from exc
         except (OSError, sqlite3.Error) as exc:
@@ -331,6 +338,65 @@ class ImagesPipeline(FilesPipeline):
         self._inc("images/downloaded")
         self._inc("images/bytes", len(response.body))
         return {"url": url, "path": path, "checksum": checksum, "status": "downloaded"}
+
+    async def _keep(self, response: Response, request: Request) -> tuple[str, str]:
+        """Check the bytes, claim the image's path, store them unchanged; ``(path, SHA-1)``.
+
+        The header checks and the claim run here, on the engine's thread, in the order the
+        images come (so names never depend on thread timing); Pillow's full decode, the hash
+        and the temp file run on a worker thread (Pillow, hashlib and the write let go of the
+        GIL: the engine goes on meanwhile); the file takes its name once the claim is
+        committed (the index's batch), as the crash rule wants."""
+        body = response.body
+        url = request.url
+        found = sniff_image(
+            body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
+            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
+        )  # fmt: skip
+        store = self.image_store
+        had_path = bool(store.path_of(url))
+        path = store.claim(url, found.format)
+        try:
+            if len(body) >= self.thread_bytes:
+                tmp, checksum = await maybe_deferred_to_future(
+                    deferToThread(self._decode_and_stage, body, path)
+                )
+            else:  # a small image: handing it to a thread costs more than its decode
+                tmp, checksum = self._decode_and_stage(body, path)
+        except BaseException:
+            if not had_path:
+                store.table.release(url, path)
+            raise
+        try:
+            await maybe_deferred_to_future(self._committed())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        store.finish(url, path, tmp, nbytes=len(body), fmt=found.format)
+        logger.debug("image stored: %s -> %s (%s, %d frames)", url, path, found.format,
+                     found.frames)  # fmt: skip
+        return path, checksum
+
+    def _decode_and_stage(self, body: bytes, path: str) -> tuple[Path, str]:
+        """On a worker thread: every frame decoded, the bytes under a temp name, their SHA-1."""
+        thread_jitter()  # test-only: threads finishing in another order every run
+        decode_image(body)
+        checksum = hashlib.sha1(body).hexdigest()
+        return self.image_store.stage(path, body), checksum
+
+    def _committed(self) -> Deferred[None]:
+        """Fires once everything the index holds so far is committed (the claim of an image
+        staged before it)."""
+        done: Deferred[None] = Deferred()
+
+        def fire(error: BaseException | None) -> None:
+            if error is None:
+                done.callback(None)
+            else:
+                done.errback(Failure(error))
+
+        self._table().index.after_commit(fire)
+        return done
 
     def file_downloaded(
         self,

@@ -11,17 +11,18 @@ from typing import Self
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from newsspider.archive.form import record_first_write
 from newsspider.archive.index import STATE_DIR, free_reserve, fs_failure, make_reserve
 from newsspider.archive.post import normalize_title
 from newsspider.archive.runstate import sweep_temp_files
-from newsspider.archive.store import article_key
+from newsspider.archive.store import Saved, Staged, article_key
 from newsspider.article import Article
-from newsspider.cluster import open_archive
 from newsspider.crawl.context import FETCH, ArchiveContext
 from newsspider.crawl.signals import article_failed, article_gone
-from newsspider.testhooks import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,14 @@ class ArticlePipeline:
             self.crawler.stats.inc_value("article/dropped")
             self.context.report.fail(url, problem)
             raise DropItem(f"{url}: {problem}")
+        try:
+            # the post's file name, claimed here, in the order the spider gives the articles:
+            # the images after this run on worker threads and finish in any order, and the
+            # name must not depend on that (two articles with one title)
+            self.context.archive.claim(item)
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            # the archive pipeline meets the same trouble and reports it for this article
+            logger.debug("post name of %s not claimed yet: %s", url, exc)
         return item
 
 
@@ -78,18 +87,7 @@ class ArchivePipeline:
         #: url -> the failure the index could not take (a full disk); recorded at the close if
         #: it can be by then, else by the next run (``.newsspider/unrecorded.jsonl``)
         self.unrecorded: dict[str, dict[str, str]] = {}
-        # a cluster's worker writes through the cluster's file-name claims (cluster/archive.py)
-        self.archive = open_archive(
-            crawler.settings,
-            context.output,
-            channels=context.channels,
-            images=self.form.images,
-            image_prefix=self.form.image_prefix,
-            compact=self.form.compact,
-            fsync=crawler.settings.getbool("NEWSSPIDER_FSYNC"),
-            refresh=context.refresh,  # the spider's ``-a refresh=1`` too
-            index=context.index,  # the crawl's one connection: the spider's lookups see ours
-        )
+        self.archive = context.archive
         # the spider reports a 404 on a re-fetch; marking it goes through this one writer
         crawler.signals.connect(self._article_gone, signal=article_gone)
         crawler.signals.connect(self._article_failed, signal=article_failed)
@@ -146,16 +144,27 @@ class ArchivePipeline:
     def _note_failed(self, key: str, url: str, channel: str, reason: str, doc_id: str) -> None:
         """Record a failed article in the index (``index failed``, retried next run); when the
         index cannot take it (a full disk) keep it for the close, or the next run."""
+        entry = {"key": key, "url": url, "channel": channel, "reason": reason, "doc_id": doc_id}
+
+        def unrecorded(exc: BaseException) -> None:
+            self.unrecorded[url] = entry
+            self.crawler.stats.set_value("archive/unrecorded", len(self.unrecorded))
+            logger.debug("failure of %s not recorded yet: %s", url, exc)
+
         try:
             rec = self.archive.mark_failed(key, url, channel, reason, doc_id=doc_id)
         except (OSError, sqlite3.Error) as exc:
-            self.unrecorded[url] = {"key": key, "url": url, "channel": channel,
-                                    "reason": reason, "doc_id": doc_id}  # fmt: skip
-            self.crawler.stats.set_value("archive/unrecorded", len(self.unrecorded))
-            logger.debug("failure of %s not recorded yet: %s", url, exc)
+            unrecorded(exc)
             return
         if rec is not None:
             self.crawler.stats.inc_value("archive/failed_recorded")
+
+            def committed(error: BaseException | None) -> None:
+                if error is not None:  # the batch that held the row could not be committed
+                    self.crawler.stats.inc_value("archive/failed_recorded", -1)
+                    unrecorded(error)
+
+            self.archive.index.after_commit(committed)
 
     def _keep_unrecorded(self) -> None:
         """At the close: record what could not be recorded; what still cannot is appended to
@@ -167,6 +176,8 @@ class ArchivePipeline:
         left = list(self.unrecorded.values())
         db = self.archive.index.db
         try:
+            if self.archive.index.batching:
+                self.archive.index.commit()  # the batch first: one transaction of our own
             db.execute("BEGIN IMMEDIATE")  # one transaction: the fewest pages written
             for entry in left:
                 self.archive.mark_failed(entry["key"], entry["url"], entry["channel"],
@@ -199,6 +210,25 @@ class ArchivePipeline:
         logger.warning("%d failure(s) could not be recorded in the index (disk full); the next "
                        "run records them", len(left))  # fmt: skip
 
+    def _after_commit(self, staged: Staged) -> Deferred[Saved]:
+        """Fires with the post finished (:meth:`Archive.finish`) once its claim is committed."""
+        done: Deferred[Saved] = Deferred()
+
+        def finish(error: BaseException | None) -> None:
+            if error is not None:
+                self.archive.discard(staged)
+                done.errback(Failure(error))
+                return
+            try:
+                saved = self.archive.finish(staged)
+            except (OSError, sqlite3.Error) as exc:
+                done.errback(Failure(exc))
+                return
+            done.callback(saved)
+
+        self.archive.index.after_commit(finish)
+        return done
+
     def _article_gone(self, key: str, url: str, reason: str) -> None:
         try:
             if self.archive.mark_gone(key, reason):
@@ -214,12 +244,18 @@ class ArchivePipeline:
         so ``index failed`` lists it and a later crawl retries it."""
         self._note_failed(key, url, channel, reason, doc_id)
 
-    def process_item(self, item: Article) -> Article:
+    async def process_item(self, item: Article) -> Article:
         try:
             if not self._form_recorded:  # the folder's first post fixes its form
                 record_first_write(self.archive.root, self.form)
                 self._form_recorded = True
-            saved = self.archive.save(item)
+            staged = self.archive.stage(item)
+            if isinstance(staged, Staged):
+                # the bytes wait under a temp name until the batch that holds the path's claim
+                # is committed (at the engine's next tick, with the other articles' rows)
+                saved = await maybe_deferred_to_future(self._after_commit(staged))
+            else:
+                saved = staged
         except (OSError, sqlite3.Error) as exc:
             # one line per article (the spider's ``failed`` line), never a traceback or a dump
             # of the item; a full disk stops the crawl: every later article would fail too
@@ -235,6 +271,5 @@ class ArchivePipeline:
             raise DropItem(f"{item.url}: {reason}", log_level="DEBUG") from None
         self.crawler.stats.inc_value(f"archive/{saved.status}")
         self.context.report.saved(item.url, saved.status)  # the article's end
-        crash_point("post")  # test-only: a kill right after a post and its row are written
         logger.info("%s %s -> %s", saved.status, item.url, saved.path)
         return item
