@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
@@ -429,9 +429,12 @@ class FolderCache:
     cannot be cached before it is made), and a file name is one plain component: the rename of
     a temp file over it replaces what is there, never writes through a link."""
 
-    def __init__(self, root: Path, top: str) -> None:
+    def __init__(self, root: Path, top: str,
+                 error: Callable[[str], Exception] | None = None) -> None:  # fmt: skip
         self.root = root
         self.top = top
+        #: what a refusal raises (``ImageRejected("cannot-store", ...)`` by default)
+        self.error = error or (lambda why: ImageRejected("cannot-store", why))
         self._real: dict[str, Path] = {}
         self._lock = threading.Lock()
 
@@ -443,21 +446,21 @@ class FolderCache:
         if real is None:
             real = self._check(folder)
         if not name or name in (".", "..") or "\0" in name:
-            raise ImageRejected("cannot-store", f"{rel_path} is not a file name")
+            raise self.error(f"{rel_path} is not a file name")
         return real / name
 
     def _check(self, folder: str) -> Path:
         base = _real_dir(self.root / self.top)
         path = self.root / folder
-        if not folder.startswith(self.top + "/") and folder != self.top:
-            raise ImageRejected("cannot-store", f"{folder} is outside {self.top}")
+        if "\0" in folder or (not folder.startswith(self.top + "/") and folder != self.top):
+            raise self.error(f"{folder} is outside {self.top}")
         resolved = path.resolve()
         if not resolved.is_relative_to(base):
-            raise ImageRejected("cannot-store", f"{folder} resolves outside {base}")
+            raise self.error(f"{folder} resolves outside {base}")
         path.mkdir(parents=True, exist_ok=True)
         resolved = path.resolve()  # again, now that it exists: what it really is
         if not resolved.is_relative_to(base):
-            raise ImageRejected("cannot-store", f"{folder} resolves outside {base}")
+            raise self.error(f"{folder} resolves outside {base}")
         with self._lock:
             self._real[folder] = resolved
         return resolved

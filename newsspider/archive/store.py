@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsspider.archive.channels import Channel, load_channels
+from newsspider.archive.images import FolderCache
 from newsspider.archive.index import Index, Record, finish_temp, write_temp
 from newsspider.archive.names import name_stem, original_stem, post_file_name, with_suffix
 from newsspider.archive.post import Post, normalize_title, relink_images, render, rfc1123
@@ -90,7 +91,9 @@ class Archive:
         self.refresh = refresh
         self._owns_index = index is None
         self.index = Index(self.root) if index is None else index
-        self._posts_base: Path | None = None
+        self._folders = FolderCache(
+            self.root, "_posts", lambda why: UnsafePostPath(f"post path leaves _posts: {why}")
+        )
 
     def close(self) -> None:
         if self._owns_index:
@@ -139,14 +142,12 @@ class Archive:
     def _check_contained(self, path: str) -> None:
         """A post path is one safe file name inside its category folder. The name rules make it
         so; this makes it a checked property (like ``store_image``) rather than a hope: a path
-        that would resolve outside ``<output>/_posts`` is refused before anything is written."""
-        if self._posts_base is None:  # resolved once: see archive.images._real_dir for why
-            self._posts_base = (self.root / "_posts").resolve()
-        base = self._posts_base
+        that would resolve outside ``<output>/_posts`` is refused before anything is written.
+        Each folder is made and resolved once per run (:class:`FolderCache`), not per post."""
         name = path.rsplit("/", 1)[-1]
-        bad = "\0" in path or name.startswith((".", "_"))
-        if bad or not (self.root / path).resolve().is_relative_to(base):
-            raise UnsafePostPath(f"post path {path!r} leaves {base} or is hidden from Hexo")
+        if "\0" in path or name.startswith((".", "_")):
+            raise UnsafePostPath(f"post path {path!r} is hidden from Hexo")
+        self._folders.target(path)
 
     def _imported_at(self, article: Article, channel: Channel) -> Record | None:
         """An imported post (no URL yet) at the path this article's title gives, under the
