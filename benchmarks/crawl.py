@@ -552,7 +552,10 @@ def crawl_cmd(replay: Path, output: Path, pages: int, summary: Path,
 #: cProfile groups: (label, functions whose cumulative time is that group's), minus nested ones
 _GROUPS = {
     "extraction": [("newsspider/pages/__init__.py", "extract")],
-    "writing": [("newsspider/crawl/pipelines.py", "process_item")],
+    # both pipelines' process_item (the post's name claimed, its bytes staged) and the index's
+    # tick: the batch's commit and the posts finished after it (renamed, their rows written)
+    "writing": [("newsspider/crawl/pipelines.py", "process_item"),
+                ("newsspider/archive/index.py", "_tick")],
     "images": [("newsspider/crawl/images.py", "get_media_requests"),
                ("newsspider/crawl/images.py", "media_downloaded"),
                ("newsspider/crawl/images.py", "item_completed")],
@@ -772,6 +775,23 @@ def main() -> None:
             print(f"   N = {r['n']:6d}: {1000 * r['cpu'] / r['n']:.2f} ms/article "
                   f"({r['cpu'] / r['n'] / base:.2f}x N = {results[0]['n']}), "
                   f"peak RSS {r['rss']:.0f} MB")  # fmt: skip
+    print("\nissue 19's targets (this run, this machine):")
+    for r in results:
+        wall_rate = r["n"] / r["wall"]
+        ratio = r["cpu"] / r["work_cpu_after_imports"]
+        second = r["second_cpu"] / r["cpu"]
+        print(f"   N = {r['n']:6d}: {wall_rate:6.1f} articles/s (target >= 150: "
+              f"{'met' if wall_rate >= 150 else 'NOT met'}; the engine floor alone runs "
+              f"{r['n'] / r['floor_wall']:.0f}/s); CPU {ratio:.2f}x the work floor (target <= 1.0: "
+              f"{'met' if ratio <= 1.0 else 'NOT met'}); second run {100 * second:.1f}% of the "
+              f"first (target < 10%: {'met' if second < 0.10 else 'NOT met'}); peak RSS "
+              f"{r['rss']:.0f} MB; archives "
+              f"{'identical' if r['identical'] else 'DIFFERENT'}")  # fmt: skip
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        growth = (large["cpu"] / large["n"]) / (small["cpu"] / small["n"])
+        print(f"   per-article CPU at N = {large['n']} is {growth:.2f}x N = {small['n']}'s "
+              f"(target <= 1.25: {'met' if growth <= 1.25 else 'NOT met'})")  # fmt: skip
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -63,6 +63,7 @@ NEWSSPIDER_IMAGE_MAX_PER_ARTICLE = 300  # images fetched for one article; the re
 NEWSSPIDER_IMAGE_THREAD_BYTES = 64 * 1024  # images this big are decoded on a worker thread
 NEWSSPIDER_COMPACT_BODY = None  # drop blank body lines so Markdown keeps the body one HTML block
 NEWSSPIDER_FSYNC = False  # fsync posts before the rename (power-loss safety; costs time)
+NEWSSPIDER_INDEX_BATCH_SECONDS = 0.0  # index writes committed together: per tick (0) or so long
 NEWSSPIDER_REPLAY_DIR = None  # answer every request from a saved crawl (REPLAY.md) or a WARC
 NEWSSPIDER_RECORD_DIR = None  # save every response into a replay directory
 NEWSSPIDER_RECORD_WARC = None  # append every request/response into a WARC file (.warc.gz)

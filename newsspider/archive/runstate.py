@@ -129,7 +129,7 @@ class RunState:
             self._write_failed = True
 
 
-#: ``atomic_write``'s temp names: ``.<name>.<pid>.tmp``
+#: temp names (``index.temp_path``, the state files'): ``.<name>[-<crc>-<n>].<pid>.tmp``
 _TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
 
 

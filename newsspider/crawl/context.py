@@ -113,8 +113,10 @@ class ArchiveContext:
         if self._index is None:
             self.check()
             self._index = Index(self.output)
-            # one transaction per engine tick for every writer of the crawl (Index.batch)
-            self._index.batch(_next_tick)
+            # one transaction per engine tick (or per NEWSSPIDER_INDEX_BATCH_SECONDS) for every
+            # writer of the crawl (Index.batch)
+            delay = self.settings.getfloat("NEWSSPIDER_INDEX_BATCH_SECONDS", 0.0)
+            self._index.batch(lambda fn: _later(delay, fn))
         return self._index
 
     @property
@@ -184,13 +186,14 @@ class ArchiveContext:
             index.close()
 
 
-def _next_tick(fn: Callable[[], None]) -> object:
-    """Call ``fn`` once the reactor has run what is ready now: the engine's next tick."""
+def _later(delay: float, fn: Callable[[], None]) -> object:
+    """Call ``fn`` once the reactor has run what is ready now (the engine's next tick), or
+    ``delay`` seconds from now."""
     from twisted.internet import reactor
 
     # Twisted's interface stub lists callLater without ``self``, so mypy reads ``0`` as its
     # callable
-    return reactor.callLater(0, fn)  # type: ignore[attr-defined,arg-type,unused-ignore]
+    return reactor.callLater(delay, fn)  # type: ignore[attr-defined,arg-type,unused-ignore]
 
 
 def report_of(crawler: Crawler) -> RunReport:
