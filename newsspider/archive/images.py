@@ -96,25 +96,18 @@ def inspect_image(
     content_type: str = "",
 ) -> ImageInfo:
     """Decode ``data`` fully (every frame) and say what it is, or raise :class:`ImageRejected`:
-    :func:`sniff_image` (what the header says, and every cap), then :func:`decode_image`.
+    what :func:`sniff_image` checks, then what :func:`decode_image` does, in one pass.
 
     Decoding, not just reading the header, is what catches a truncated JPEG, which otherwise
-    shows as a half-grey picture forever. The crawl runs the two halves apart: the sniff on
-    the engine's thread (it decides the image's path, claimed in the order the images come),
-    the decode on a worker thread (Pillow lets go of the GIL while it decodes).
+    shows as a half-grey picture forever. The crawl runs the two halves apart for a large
+    image: the sniff on the engine's thread (it decides the image's path, claimed in the order
+    the images come), the decode on a worker thread (Pillow lets go of the GIL meanwhile).
     """
-    info = sniff_image(data, max_bytes=max_bytes, max_pixels=max_pixels,
-                       content_type=content_type)  # fmt: skip
-    decode_image(data)
-    return info
+    return _inspect(data, max_bytes, max_pixels, content_type, decode=True)
 
 
-def _open_checked(data: bytes) -> Any:
-    """``Image.open`` of the accepted formats, Pillow's bomb warning turned into a refusal for
-    this call only (``catch_warnings`` restores the filters; Pillow's globals are untouched)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS))
+def _open_formats(data: bytes) -> Any:
+    return Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS))
 
 
 def _rejected(exc: BaseException) -> ImageRejected:
@@ -140,8 +133,16 @@ def sniff_image(
     content_type: str = "",
 ) -> ImageInfo:
     """What ``data``'s header says it is, every cap checked before anything is decoded (so a
-    decompression bomb costs nothing), or :class:`ImageRejected`. Pillow's own bomb check
-    (``Image.MAX_IMAGE_PIXELS``) is a backstop."""
+    decompression bomb costs nothing), or :class:`ImageRejected`."""
+    return _inspect(data, max_bytes, max_pixels, content_type, decode=False)
+
+
+def _inspect(data: bytes, max_bytes: int, max_pixels: int, content_type: str, *,
+             decode: bool) -> ImageInfo:  # fmt: skip
+    """The checks, and with ``decode`` the full decode, with one ``Image.open``. Pillow's own
+    bomb check (``Image.MAX_IMAGE_PIXELS``) is a backstop whose warning is turned into a
+    refusal for this call only (``catch_warnings`` restores the filters; Pillow's globals are
+    not touched). Main thread only (``catch_warnings`` is process-wide)."""
     if not data:
         raise ImageRejected("empty", "0 bytes")
     if len(data) > max_bytes:
@@ -149,20 +150,22 @@ def sniff_image(
     if _looks_like_svg(data, content_type):
         raise ImageRejected("svg", "SVG is not kept (it can carry scripts)")
     try:
-        with _open_checked(data) as img:
-            fmt = "JPEG" if img.format == "MPO" else str(img.format)
-            width, height = img.size
-            if width * height > max_pixels:
-                raise ImageRejected(
-                    "too-many-pixels", f"{width}x{height}, the cap is {max_pixels} pixels"
-                )
-            if width <= 2 and height <= 2:
-                raise ImageRejected("tracking-pixel", f"{width}x{height}")
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open_formats(data) as img:
+                fmt = "JPEG" if img.format == "MPO" else str(img.format)
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise ImageRejected(
+                        "too-many-pixels", f"{width}x{height}, the cap is {max_pixels} pixels"
+                    )
+                if width <= 2 and height <= 2:
+                    raise ImageRejected("tracking-pixel", f"{width}x{height}")
                 frames = int(getattr(img, "n_frames", 1))
-            if frames * width * height > FRAME_BUDGET * max_pixels:
-                raise ImageRejected("too-many-pixels", f"{frames} frames of {width}x{height}")
+                if frames * width * height > FRAME_BUDGET * max_pixels:
+                    raise ImageRejected("too-many-pixels", f"{frames} frames of {width}x{height}")
+                if decode:
+                    _load_frames(img)
     except ImageRejected:
         raise
     except _PILLOW_ERRORS as exc:
@@ -170,21 +173,24 @@ def sniff_image(
     return ImageInfo(fmt, width, height, frames)
 
 
+def _load_frames(img: Any) -> None:
+    if img.format == "JPEG":
+        # libjpeg's DCT scaling: every entropy-coded byte is still decoded (a cut or corrupt
+        # stream fails exactly as at full size), but the inverse DCT and colour conversion run
+        # on an eighth of the pixels: 2-3x faster
+        width, height = img.size
+        img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
+    for frame in ImageSequence.Iterator(img):
+        frame.load()
+
+
 def decode_image(data: bytes) -> None:
     """Decode every frame of bytes :func:`sniff_image` passed, or raise :class:`ImageRejected`
-    (a cut or corrupt stream). Thread-safe: it touches nothing but ``data``."""
-    # no catch_warnings here (it is not thread-safe): the sniff has refused what is over the
-    # cap already (at the default cap Pillow's bomb warning cannot fire after it)
+    (a cut or corrupt stream). Thread-safe: it touches nothing but ``data`` (no
+    ``catch_warnings``: the sniff has refused what is over the cap already)."""
     try:
-        with Image.open(BytesIO(data), formats=list(ACCEPTED_FORMATS)) as img:
-            if img.format == "JPEG":
-                # libjpeg's DCT scaling: every entropy-coded byte is still decoded (a cut or
-                # corrupt stream fails exactly as at full size), but the inverse DCT and colour
-                # conversion run on an eighth of the pixels: 2-3x faster
-                width, height = img.size
-                img.draft(img.mode, (max(1, width // 8), max(1, height // 8)))
-            for frame in ImageSequence.Iterator(img):
-                frame.load()
+        with _open_formats(data) as img:
+            _load_frames(img)
     except _PILLOW_ERRORS as exc:
         raise _rejected(exc) from exc
 

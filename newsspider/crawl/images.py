@@ -349,24 +349,29 @@ class ImagesPipeline(FilesPipeline):
         committed (the index's batch), as the crash rule wants."""
         body = response.body
         url = request.url
-        found = sniff_image(
-            body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
-            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
-        )  # fmt: skip
+        ctype = (response.headers.get("Content-Type") or b"").decode("latin-1")
         store = self.image_store
-        had_path = bool(store.path_of(url))
-        path = store.claim(url, found.format)
-        try:
-            if len(body) >= self.thread_bytes:
+        if len(body) < self.thread_bytes:
+            # a small image: handing it to a thread costs more than its decode; one pass of
+            # Pillow over it, then the claim
+            found = inspect_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
+                                  content_type=ctype)  # fmt: skip
+            path = store.claim(url, found.format)
+            tmp = store.stage(path, body)
+            checksum = hashlib.sha1(body).hexdigest()
+        else:
+            found = sniff_image(body, max_bytes=self.max_bytes, max_pixels=self.max_pixels,
+                                content_type=ctype)  # fmt: skip
+            had_path = bool(store.path_of(url))
+            path = store.claim(url, found.format)  # before the thread: in the images' order
+            try:
                 tmp, checksum = await maybe_deferred_to_future(
                     deferToThread(self._decode_and_stage, body, path)
                 )
-            else:  # a small image: handing it to a thread costs more than its decode
-                tmp, checksum = self._decode_and_stage(body, path)
-        except BaseException:
-            if not had_path:
-                store.table.release(url, path)
-            raise
+            except BaseException:
+                if not had_path:
+                    store.table.release(url, path)
+                raise
         try:
             await maybe_deferred_to_future(self._committed())
         except BaseException:
