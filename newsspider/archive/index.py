@@ -440,26 +440,22 @@ class Index:
         self._journaled(sql, row, json.dumps(line, ensure_ascii=False, sort_keys=True))
 
     def _journaled(self, sql: str, params: Any, line: str) -> None:
-        if self._begin():
-            # in the batch: a savepoint takes back this row alone when its line cannot be
-            # appended, and the batch goes on
+        """The statement and its journal line together, in the batch's transaction, the
+        caller's, or one of its own; a savepoint takes back this row alone when its line
+        cannot be appended (a full disk), and whatever encloses it goes on."""
+        own = not self._begin() and not self.db.in_transaction
+        if own:
+            self.db.execute("BEGIN IMMEDIATE")
+        try:
             self.db.execute("SAVEPOINT journaled")
             try:
                 self.db.execute(sql, params)
                 self._append(line)
             except BaseException:
                 self.db.execute("ROLLBACK TO journaled")
-                self.db.execute("RELEASE journaled")
                 raise
-            self.db.execute("RELEASE journaled")
-            self._wrote()
-            return
-        own = not self.db.in_transaction
-        if own:
-            self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.execute(sql, params)
-            self._append(line)
+            finally:
+                self.db.execute("RELEASE journaled")
             if own:
                 self.db.execute("COMMIT")
         except BaseException:
